@@ -102,6 +102,15 @@ def read_file(path):
     return examples
 
 
+def show(ex, predicted):
+    """One answer as a person reads it: '12 * 34 = 408, model said 418'."""
+    if ' * ' in ex.input and ex.input.replace(' ', '').replace('*', '').isdigit():
+        a, b = operands(ex.input + '||')
+        read = lambda s: s.replace(' ', '')[::-1] or '(nothing)'
+        return f'{a} * {b} = {read(ex.answer)}, model said {read(predicted)}'
+    return f'{ex.input[:70]}... = {ex.answer}, model said {predicted or "(nothing)"}'
+
+
 def normalize_answer(s):
     """Exact match compares answers with commas removed (GSM8K's '1,000' == '1000')."""
     return s.strip().replace(',', '')

@@ -80,6 +80,13 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
+def replace_at(x, pos, v):
+    """x with x[b, pos[b]] replaced by v[b]: the write of the student and the emulator.
+    x (B, T, C), pos (B,), v (B, C); out of place, so gradients flow to v."""
+    mask = torch.arange(x.size(1), device=x.device) == pos[:, None]  # (B, T)
+    return torch.where(mask[..., None], v[:, None, :].to(x.dtype), x)
+
+
 class GPT(nn.Module):
 
     def __init__(self, config):
@@ -134,30 +141,35 @@ class GPT(nn.Module):
         return logits, loss, hiddens
 
     @torch.no_grad()
-    def generate(self, idx, max_new_tokens, hook=None, stop_token=None):
+    def generate(self, idx, max_new_tokens, hook=None, stop_token=None, stops=1):
         """Greedy decoding with a key/value cache. `hook` acts on the prompt pass only, so what
-        it writes lives on in the cache. Stops early once every row has emitted `stop_token`.
+        it writes lives on in the cache. Stops early once every row has emitted `stop_token`
+        `stops` times (2 for a teacher: one eos ends the CoT, the next the answer).
         idx (B, T) -> (B, T + new)."""
         caches = [[] for _ in self.transformer.h]
         x, _ = self.body(idx, hook, caches)
-        out, done = [idx], torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
+        out, seen = [idx], torch.zeros(idx.size(0), dtype=torch.long, device=idx.device)
         for i in range(max_new_tokens):
             nxt = self.lm_head(self.transformer.ln_f(x[:, -1:])).argmax(-1)  # (B, 1)
             out.append(nxt)
             if stop_token is not None:
-                done |= nxt[:, 0] == stop_token
-                if bool(done.all()):
+                seen += nxt[:, 0] == stop_token
+                if bool((seen >= stops).all()):
                     break
             if i + 1 < max_new_tokens:
                 x, _ = self.body(nxt, None, caches, pos0=idx.size(1) + i)
         return torch.cat(out, 1)
 
-    def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), device_type='cpu', extra=()):
-        """AdamW; weight decay on matrices (and embeddings) only, never on biases or norms.
-        `extra` adds the parameters of modules trained alongside (student MLPs, emulator)."""
-        params = [p for p in list(self.parameters()) + list(extra) if p.requires_grad]
-        params = list({id(p): p for p in params}.values())  # tied weights appear once
-        groups = [dict(params=[p for p in params if p.dim() >= 2], weight_decay=weight_decay),
-                  dict(params=[p for p in params if p.dim() < 2], weight_decay=0.0)]
-        fused = device_type == 'cuda' and 'fused' in inspect.signature(torch.optim.AdamW).parameters
-        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **(dict(fused=True) if fused else {}))
+    def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), device_type='cpu'):
+        return configure_optimizers([self], weight_decay, learning_rate, betas, device_type)
+
+
+def configure_optimizers(modules, weight_decay, learning_rate, betas=(0.9, 0.95), device_type='cpu'):
+    """AdamW over the trainable parameters of `modules` (a GPT and whatever trains beside it);
+    weight decay on matrices and embeddings only, never on biases or norms."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    params = list({id(p): p for p in params}.values())  # a tied or shared weight counts once
+    groups = [dict(params=[p for p in params if p.dim() >= 2], weight_decay=weight_decay),
+              dict(params=[p for p in params if p.dim() < 2], weight_decay=0.0)]
+    fused = device_type == 'cuda' and 'fused' in inspect.signature(torch.optim.AdamW).parameters
+    return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **(dict(fused=True) if fused else {}))

@@ -1,0 +1,51 @@
+"""The teacher's side: which cells of its (position x layer) grid are read, and reading them.
+
+The teacher itself is a plain GPT trained on the `cot` layout (train.py, stage `teacher`).
+`extract_states` turns one frozen teacher forward into z (B, L, C), one vector per layer.
+"""
+import torch
+import torch.nn.functional as F
+
+SUBSETS = ('diagonal', 'first_column', 'last_column', 'top_row', 'bottom_row')
+
+
+def diagonal_positions(sep1, sep2, n_layer):
+    """t (B, L): layer 0 at sep1, layer L-1 at sep2, evenly spaced per example in between."""
+    l = torch.arange(n_layer, device=sep1.device)
+    delta = (sep2 - sep1).float() / max(n_layer - 1, 1)  # (B,) each example its own spacing
+    t = torch.round(sep1[:, None] + l[None, :] * delta[:, None]).long()  # (B, L)
+    return torch.minimum(t, sep2[:, None])
+
+
+def grid_cells(sep1, sep2, n_layer, subset='diagonal', stride=0):
+    """The cells read: positions t (B, L) and, for each l, the layer whose stream is read.
+    `stride` > 0 replaces the diagonal by a fixed step of `stride` tokens from sep1."""
+    assert subset in SUBSETS, f'subset must be one of {SUBSETS}, got {subset!r}'
+    L = n_layer
+    if stride > 0:
+        l = torch.arange(L, device=sep1.device)
+        t = torch.minimum(sep1[:, None] + stride * l[None, :], sep2[:, None])
+    else:
+        t = diagonal_positions(sep1, sep2, L)
+    layers = list(range(L))
+    if subset == 'first_column':
+        t = sep1[:, None].expand(-1, L)      # every layer at the end of the input
+    elif subset == 'last_column':
+        t = sep2[:, None].expand(-1, L)      # every layer at the end of the CoT
+    elif subset == 'top_row':
+        layers = [L - 1] * L                 # diagonal positions, all read from the top layer
+    elif subset == 'bottom_row':
+        layers = [0] * L                     # diagonal positions, all read from the embeddings
+    return t, layers
+
+
+@torch.no_grad()
+def extract_states(teacher, idx, sep1, sep2, subset='diagonal', stride=0):
+    """z (B, L, C): the stream entering block layers[l] at t_l, layer-normed without learned
+    scale or bias (so every layer's target has the same size), and t (B, L)."""
+    L = teacher.config.n_layer
+    t, layers = grid_cells(sep1, sep2, L, subset, stride)
+    _, hiddens = teacher.body(idx)  # the answer tokens after sep2 cost a little and change nothing
+    rows = torch.arange(idx.size(0), device=idx.device)
+    z = torch.stack([hiddens[layers[l]][rows, t[:, l]] for l in range(L)], 1)  # (B, L, C)
+    return F.layer_norm(z.float(), z.shape[-1:]), t

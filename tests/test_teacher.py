@@ -1,0 +1,50 @@
+import torch
+import torch.nn.functional as F
+
+from gpt import GPT, GPTConfig
+from teacher import diagonal_positions, extract_states, grid_cells
+
+
+def test_diagonal_of_the_4x4_example():
+    t = diagonal_positions(torch.tensor([10]), torch.tensor([58]), 12)
+    assert t.tolist() == [[10, 14, 19, 23, 27, 32, 36, 41, 45, 49, 54, 58]]
+
+
+def test_each_row_has_its_own_spacing():
+    sep1, sep2 = torch.tensor([10, 10, 5]), torch.tensor([58, 22, 6])
+    t = diagonal_positions(sep1, sep2, 4)
+    assert t.tolist() == [[10, 26, 42, 58], [10, 14, 18, 22], [5, 5, 6, 6]]
+    assert (t[:, 0] == sep1).all() and (t[:, -1] == sep2).all()
+
+
+def test_grid_subsets_and_stride():
+    sep1, sep2 = torch.tensor([3, 4]), torch.tensor([9, 16])
+    diag, layers = grid_cells(sep1, sep2, 4)
+    assert layers == [0, 1, 2, 3] and diag.tolist() == [[3, 5, 7, 9], [4, 8, 12, 16]]
+    t, layers = grid_cells(sep1, sep2, 4, 'first_column')
+    assert t.tolist() == [[3] * 4, [4] * 4] and layers == [0, 1, 2, 3]
+    t, layers = grid_cells(sep1, sep2, 4, 'last_column')
+    assert t.tolist() == [[9] * 4, [16] * 4] and layers == [0, 1, 2, 3]
+    t, layers = grid_cells(sep1, sep2, 4, 'top_row')
+    assert torch.equal(t, diag) and layers == [3, 3, 3, 3]
+    t, layers = grid_cells(sep1, sep2, 4, 'bottom_row')
+    assert torch.equal(t, diag) and layers == [0, 0, 0, 0]
+    t, layers = grid_cells(sep1, sep2, 4, stride=3)
+    assert t.tolist() == [[3, 6, 9, 9], [4, 7, 10, 13]]  # clamped to sep2
+
+
+def test_extract_states_reads_the_stream_entering_each_block():
+    torch.manual_seed(0)
+    teacher = GPT(GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=20, vocab_size=9)).eval()
+    idx = torch.randint(9, (2, 12))
+    sep1, sep2 = torch.tensor([2, 3]), torch.tensor([10, 7])
+    for subset in ('diagonal', 'top_row', 'last_column'):
+        z, t = extract_states(teacher, idx, sep1, sep2, subset)
+        _, layers = grid_cells(sep1, sep2, 3, subset)
+        hiddens = teacher(idx)[2]
+        assert z.shape == (2, 3, 8) and not z.requires_grad
+        for b in range(2):
+            for l in range(3):
+                ref = F.layer_norm(hiddens[layers[l]][b, t[b, l]], (8,))
+                torch.testing.assert_close(z[b, l], ref)
+    torch.testing.assert_close(z.mean(-1), torch.zeros(2, 3), atol=1e-5, rtol=0)  # no learned scale or bias

@@ -1,0 +1,564 @@
+"""One flat script for the whole method: baselines, the four stages, evaluation, the report.
+
+    python train.py config/cpu_demo.py                 # everything, 2x2 multiplication, CPU
+    python train.py config/cpu_demo.py --stage=eval    # one stage; each loads the last one's checkpoint
+    python train.py --n_layer=6 --task=mult3x3 ...     # any key of Config, type-checked
+
+Stages: nocot (the no-CoT baseline), teacher (explicit CoT), student (mind-reading the
+teacher), emulator (predicting the teacher's states), couple (emulator + student fine-tuned
+together), eval (accuracy and speed of all three ways to answer); `all` runs them in order.
+"""
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+
+import torch
+
+import data
+from emulator import Emulator
+from gpt import GPT, GPTConfig, configure_optimizers
+from student import Student
+from teacher import SUBSETS, extract_states
+
+STAGES = ('nocot', 'teacher', 'student', 'emulator', 'couple', 'eval')
+
+
+@dataclass
+class Config:
+    stage: str = 'all'              # one of STAGES, or all
+    out_dir: str = 'out'
+    seed: int = 0
+    device: str = 'auto'            # auto = cuda when there is one
+    # data: a generated multNxM task, or files in the `input||cot #### answer` format
+    task: str = 'mult2x2'
+    train_size: int = 7000
+    test_size: int = 500
+    train_file: str = ''
+    test_file: str = ''             # e.g. ../shared/data/mult4x4/test.txt
+    # every model has the teacher's shape
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 64
+    dropout: float = 0.0
+    # the method
+    subset: str = 'diagonal'        # which teacher cells: diagonal, first_column, last_column, top_row, bottom_row
+    stride: int = 0                 # > 0: a fixed step of tokens instead of the diagonal
+    mixture: bool = False           # token-conditioned mixture in the emulator (for GSM8K)
+    use_lstm: bool = True           # the emulator's LSTM + attention across layers
+    init_from_teacher: bool = True  # student and emulator start from the teacher's weights
+    freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
+    # optimisation
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 20
+    decay_lr: bool = True           # cosine decay to 0 over each stage (False: constant, as in the paper)
+    grad_clip: float = 1.0
+    nocot_steps: int = 300
+    nocot_full: bool = True         # also train no-CoT on the whole pipeline's compute
+    teacher_steps: int = 300
+    student_steps: int = 300
+    emulator_steps: int = 300
+    couple_steps: int = 300
+    # logging and evaluation
+    log_interval: int = 50
+    eval_interval: int = 0          # 0: evaluate at the end of each stage only
+    eval_batch_size: int = 500
+    speed_examples: int = 50        # examples timed at batch size 1
+
+
+def parse_config(argv):
+    """Config from `[config/NAME.py] [--key=value ...]`: the file's assignments, then the flags."""
+    valid = {f.name: f.type for f in fields(Config)}
+    def fail(msg):
+        sys.exit(f'error: {msg}\nvalid keys: {", ".join(valid)}')
+    def convert(key, value, where):
+        if key not in valid:
+            fail(f'unknown config key {key!r} ({where})')
+        kind = valid[key]
+        if isinstance(value, str) and kind is not str:
+            if kind is bool and value.lower() in ('true', 'false', '1', '0'):
+                return value.lower() in ('true', '1')
+            try:
+                value = kind(value)
+            except ValueError:
+                fail(f'{key} must be {kind.__name__}, got {value!r} ({where})')
+        if kind is float and type(value) is int:
+            value = float(value)
+        if type(value) is not kind:
+            fail(f'{key} must be {kind.__name__}, got {value!r} ({where})')
+        return value
+    overrides = {}
+    for arg in argv:
+        if arg.startswith('--'):
+            key, eq, value = arg[2:].partition('=')
+            if not eq:
+                fail(f'expected --key=value, got {arg!r}')
+            overrides[key] = convert(key, value, arg)
+        else:
+            if not os.path.isfile(arg):
+                fail(f'config file {arg} does not exist')
+            scope = {}
+            exec(compile(open(arg).read(), arg, 'exec'), scope)
+            for key, value in scope.items():
+                if not key.startswith('_'):
+                    overrides[key] = convert(key, value, arg)
+    cfg = Config(**overrides)
+    if cfg.stage not in STAGES + ('all',):
+        fail(f'stage must be one of {STAGES + ("all",)}, got {cfg.stage!r}')
+    if cfg.subset not in SUBSETS:
+        fail(f'subset must be one of {SUBSETS}, got {cfg.subset!r}')
+    return cfg
+
+
+# ----------------------------------------------------------------------------- data
+
+class Data:
+    """Train and test sets in both layouts, on the device, with one compact vocabulary."""
+
+    def __init__(self, cfg, device):
+        self.device = device
+        if cfg.test_file:
+            test = data.read_file(cfg.test_file)
+        if cfg.train_file:
+            train = data.read_file(cfg.train_file)
+        if not (cfg.train_file and cfg.test_file):
+            n, m = parse_task(cfg.task)
+            if not cfg.test_file:  # a seeded test set, then training problems disjoint from it
+                test = [data.parse_line(s) for s in data.generate_multiplication(n, m, cfg.test_size, cfg.seed + 1)]
+            if not cfg.train_file:
+                held_out = {data.operands(f'{e.input}||') for e in test}
+                train = [data.parse_line(s) for s in
+                         data.generate_multiplication(n, m, cfg.train_size, cfg.seed, exclude=held_out)]
+        self.vocab = data.Vocab([t for e in train + test for t in data.layout_ids(e, 'cot')])
+        self.train = {k: data.tokenize(train, k, self.vocab, device) for k in ('cot', 'nocot')}
+        self.test = {k: data.tokenize(test, k, self.vocab, device) for k in ('cot', 'nocot')}
+        self.test_examples = test
+        # sequence lengths, fixed per data set so the hot path never asks the device
+        self.T = {k: self.train[k].idx.size(1) for k in ('cot', 'nocot')}
+        self.T['input'] = int(self.train['nocot'].sep1.max()) + 1
+        self.block_size = max(self.T['cot'], self.test['cot'].idx.size(1))
+
+
+def parse_task(task):
+    try:
+        n, m = task.removeprefix('mult').split('x')
+        return int(n), int(m)
+    except ValueError:
+        sys.exit(f"error: task must look like 'mult4x4' (or give train_file and test_file), got {task!r}")
+
+
+# ----------------------------------------------------------------------------- models
+
+def gpt_config(cfg, D):
+    return GPTConfig(n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd, block_size=D.block_size,
+                     vocab_size=len(D.vocab), dropout=cfg.dropout, bias=True)
+
+
+def make(cfg, D, kind):
+    gc = gpt_config(cfg, D)
+    if kind in ('nocot', 'teacher'):
+        return GPT(gc)
+    if kind == 'student':
+        return Student(gc)
+    return Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def ckpt_path(cfg, name):
+    return os.path.join(cfg.out_dir, f'{name}.pt')
+
+
+def save(cfg, name, models, result):
+    """Atomically: a crash mid-write leaves the previous file whole."""
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    path = ckpt_path(cfg, name)
+    state = dict(config=asdict(cfg), models={k: m.state_dict() for k, m in models.items()}, result=result)
+    torch.save(state, path + '.tmp')
+    os.replace(path + '.tmp', path)
+
+
+def load(cfg, D, name, device):
+    """(models, result) of a finished stage; a missing one names the command that makes it."""
+    path = ckpt_path(cfg, name)
+    if not os.path.isfile(path):
+        stage = name.removesuffix('_full')
+        sys.exit(f'error: {path} is missing; make it first with: python train.py ... --stage={stage} '
+                 f'--out_dir={cfg.out_dir} (or --stage=all)')
+    state = torch.load(path, map_location=device, weights_only=True)
+    models = {}
+    for k, sd in state['models'].items():
+        m = make(cfg, D, k).to(device)
+        try:
+            m.load_state_dict(sd)
+        except RuntimeError as e:
+            sys.exit(f'error: {path} does not fit this config ({str(e).splitlines()[0]}...)')
+        models[k] = m.eval()
+    return models, state['result']
+
+
+# ----------------------------------------------------------------------------- training
+
+def train(cfg, D, name, modules, loss_fn, steps, tokens_per_step, evaluate=None, step0=0, opt=None):
+    """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`.
+    `modules` are trained together; steps run from step0 + 1 to `steps`."""
+    N, device = len(D.train['nocot']), D.device
+    for m in modules:
+        m.train()
+    if opt is None:
+        opt = configure_optimizers(modules, cfg.weight_decay, cfg.learning_rate, device_type=device.type)
+    params = [p for g in opt.param_groups for p in g['params']]
+    gen = torch.Generator(device=device).manual_seed(cfg.seed + step0 + len(name))
+    t_log, t0 = time.time(), time.time()
+    for step in range(step0 + 1, steps + 1):
+        for g in opt.param_groups:
+            g['lr'] = lr_at(cfg, step, steps)
+        rows = torch.randint(N, (cfg.batch_size,), device=device, generator=gen)
+        with autocast(device):
+            loss = loss_fn(rows)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        if step % cfg.log_interval == 0 or step == steps:
+            loss_v = loss.item()  # the only host-device sync of the loop
+            if not math.isfinite(loss_v):
+                sys.exit(f'error: {name} loss is {loss_v} at step {step}; try a lower --learning_rate')
+            dt = (time.time() - t_log) / (step - max(step0, step - cfg.log_interval))
+            print(f'{name:8s} step {step:5d}/{steps} loss {loss_v:.4f} {1000 * dt:6.1f} ms/step '
+                  f'{tokens_per_step / dt:9.0f} tok/s', flush=True)
+            t_log = time.time()
+        if cfg.eval_interval and step % cfg.eval_interval == 0 and step < steps and evaluate:
+            for m in modules:
+                m.eval()
+            evaluate()
+            for m in modules:
+                m.train()
+    for m in modules:
+        m.eval()
+    return time.time() - t0, opt
+
+
+def lr_at(cfg, step, steps):
+    """Linear warmup, then constant or a cosine decay to 0 at the stage's last step."""
+    warm = min(1.0, step / max(cfg.warmup_steps, 1))
+    if not cfg.decay_lr:
+        return cfg.learning_rate * warm
+    return cfg.learning_rate * warm * 0.5 * (1 + math.cos(math.pi * step / steps))
+
+
+def autocast(device):
+    if device.type == 'cuda':
+        return torch.autocast('cuda', dtype=torch.bfloat16)
+    return torch.autocast('cpu', enabled=False)
+
+
+def flops(trained, frozen=()):
+    """Approximate training FLOPs per example: 6 x params x tokens for what trains, 2 x for
+    the forward-only (frozen) models. trained/frozen: [(module, tokens), ...]."""
+    return sum(6 * n_params(m) * T for m, T in trained) + sum(2 * n_params(m) * T for m, T in frozen)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def answers(cfg, D, generate, limit=None, batch_size=None):
+    """Greedy answers to the test set: (predicted answers, seconds). generate(prompt, rows)
+    -> tokens; prompts are ` {input} {eos}`, batched by equal length so nothing is padded."""
+    test = D.test['nocot']
+    N = min(limit or len(test), len(test))
+    sep1 = test.sep1[:N].tolist()
+    order = sorted(range(N), key=lambda i: sep1[i])
+    batch_size = batch_size or cfg.eval_batch_size
+    chunks, cur = [], []
+    for i in order:
+        if cur and (sep1[i] != sep1[cur[0]] or len(cur) == batch_size):
+            chunks.append(cur)
+            cur = []
+        cur.append(i)
+    chunks.append(cur)
+    preds = [None] * N
+    device = test.idx.device
+    sync(device)
+    t0 = time.time()
+    for chunk in chunks:
+        rows = torch.tensor(chunk, device=device)
+        P = sep1[chunk[0]] + 1
+        with torch.no_grad(), autocast(device):
+            out = generate(test.idx[rows, :P], rows)[:, P:].tolist()
+        for i, toks in zip(chunk, out):
+            preds[i] = read_answer(D.vocab, toks)
+    sync(device)
+    return preds, time.time() - t0
+
+
+def sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def read_answer(vocab, toks):
+    """The text after the last '####' before the final eos."""
+    eos, kept, seen = vocab.eos, [], 0
+    for t in toks:
+        if t == eos:
+            seen += 1
+            if '####' in vocab.decode(kept):
+                break
+        kept.append(t)
+    text = vocab.decode([t for t in kept if t != eos])
+    return text.rsplit('####', 1)[-1].strip() if '####' in text else ''
+
+
+def accuracy(cfg, D, name, generate, show=3):
+    preds, seconds = answers(cfg, D, generate)
+    truth = D.test['nocot'].answers
+    right = [data.normalize_answer(p) == data.normalize_answer(t) for p, t in zip(preds, truth)]
+    acc = sum(right) / len(right)
+    print(f'{name:8s} accuracy {acc:.4f} on {len(right)} test examples ({len(right) / seconds:.0f} ex/s)')
+    wrong = [i for i, r in enumerate(right) if not r][:show]
+    for i in wrong:
+        print(f'         mistake: {data.show(D.test_examples[i], preds[i])}')
+    return acc
+
+
+def generators(cfg, D, models):
+    """How each way of answering turns a prompt into tokens."""
+    eos = D.vocab.eos
+    n_nocot = D.T['nocot'] - D.T['input'] + 1
+    n_cot = D.T['cot'] - D.T['input'] + 1
+    cot, nocot = D.test['cot'], D.test['nocot']
+    g = {}
+    if 'nocot' in models:
+        g['nocot'] = lambda P, rows: models['nocot'].generate(P, n_nocot, stop_token=eos)
+    if 'teacher' in models:
+        g['explicit'] = lambda P, rows: models['teacher'].generate(P, n_cot, stop_token=eos, stops=2)
+    if 'teacher' in models and 'student' in models:
+        def mindread(P, rows):
+            z, _ = extract_states(models['teacher'], cot.idx[rows], cot.sep1[rows], cot.sep2[rows],
+                                  cfg.subset, cfg.stride)
+            return models['student'].generate(P, nocot.sep1[rows], z, n_nocot, eos)
+        g['mindread'] = mindread
+    if 'emulator' in models and 'student' in models:
+        def implicit(P, rows):
+            zh, _ = models['emulator'](P, nocot.sep1[rows], mode='argmax')
+            return models['student'].generate(P, nocot.sep1[rows], zh, n_nocot, eos)
+        g['implicit'] = implicit
+    return g
+
+
+def show_speed(cfg, D, generate):
+    """Examples per second at batch size 1 (the paper's setting) and at eval_batch_size."""
+    _, s1 = answers(cfg, D, generate, limit=cfg.speed_examples, batch_size=1)
+    _, sb = answers(cfg, D, generate)
+    return min(cfg.speed_examples, len(D.test['nocot'])) / s1, len(D.test['nocot']) / sb
+
+
+# ----------------------------------------------------------------------------- stages
+
+def stage_nocot(cfg, D):
+    """The no-CoT baseline: a GPT trained on ` {input} {eos} #### {answer} {eos}`. It stops at
+    nocot_steps (the per-stage budget) and, with nocot_full, goes on to the pipeline's compute."""
+    torch.manual_seed(cfg.seed)
+    model = make(cfg, D, 'nocot').to(D.device)
+    tr = D.train['nocot']
+    loss_fn = lambda r: model(tr.idx[r], tr.labels[r])[1]
+    evaluate = lambda: accuracy(cfg, D, 'nocot', generators(cfg, D, {'nocot': model})['nocot'])
+    per_example = flops([(model, D.T['nocot'])])
+    seconds, opt = train(cfg, D, 'nocot', [model], loss_fn, cfg.nocot_steps, cfg.batch_size * D.T['nocot'], evaluate)
+    result = dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.nocot_steps,
+                  flops=per_example * cfg.batch_size * cfg.nocot_steps)
+    save(cfg, 'nocot', {'nocot': model}, result)
+    if cfg.nocot_full:
+        steps = math.ceil(pipeline_flops(cfg, D) / (per_example * cfg.batch_size))
+        more, _ = train(cfg, D, 'nocot', [model], loss_fn, steps, cfg.batch_size * D.T['nocot'], evaluate,
+                        step0=cfg.nocot_steps, opt=opt)
+        save(cfg, 'nocot_full', {'nocot': model}, dict(accuracy=evaluate(), train_seconds=seconds + more,
+                                                       steps=steps, flops=per_example * cfg.batch_size * steps))
+
+
+def pipeline_flops(cfg, D):
+    """Training FLOPs of teacher + student + emulator + coupling, from the shapes alone."""
+    with torch.device('meta'):
+        gpt, student, emulator = make(cfg, D, 'teacher'), make(cfg, D, 'student'), make(cfg, D, 'emulator')
+    T = D.T
+    couple = ([(student, T['nocot'])], [(emulator, T['input'])]) if cfg.freeze_emulator else \
+        ([(student, T['nocot']), (emulator, T['input'])], [])
+    per_example = (cfg.teacher_steps * flops([(gpt, T['cot'])])
+                   + cfg.student_steps * flops([(student, T['nocot'])], [(gpt, T['cot'])])
+                   + cfg.emulator_steps * flops([(emulator, T['input'])], [(gpt, T['cot'])])
+                   + cfg.couple_steps * flops(*couple))
+    return per_example * cfg.batch_size
+
+
+def stage_teacher(cfg, D):
+    torch.manual_seed(cfg.seed + 1)
+    model = make(cfg, D, 'teacher').to(D.device)
+    tr = D.train['cot']
+    evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
+    seconds, _ = train(cfg, D, 'teacher', [model], lambda r: model(tr.idx[r], tr.labels[r])[1],
+                       cfg.teacher_steps, cfg.batch_size * D.T['cot'], evaluate)
+    save(cfg, 'teacher', {'teacher': model}, dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.teacher_steps))
+
+
+def from_teacher(cfg, D, kind, teacher, seed):
+    """A fresh student or emulator; its GPT starts as a copy of the teacher when asked to."""
+    torch.manual_seed(seed)
+    model = make(cfg, D, kind).to(D.device)
+    if cfg.init_from_teacher:
+        model.gpt.load_state_dict(teacher.state_dict())
+    return model
+
+
+def teacher_states(cfg, D, teacher, r, split='train'):
+    cot = (D.train if split == 'train' else D.test)['cot']
+    return extract_states(teacher, cot.idx[r], cot.sep1[r], cot.sep2[r], cfg.subset, cfg.stride)
+
+
+def stage_student(cfg, D):
+    """Mind-reading: the student answers from the teacher's diagonal states, teacher frozen."""
+    teacher = load(cfg, D, 'teacher', D.device)[0]['teacher'].requires_grad_(False)
+    student = from_teacher(cfg, D, 'student', teacher, cfg.seed + 2)
+    tr = D.train['nocot']
+    loss_fn = lambda r: student(tr.idx[r], tr.sep1[r], teacher_states(cfg, D, teacher, r)[0], tr.labels[r])[1]
+    evaluate = lambda: accuracy(cfg, D, 'student', generators(cfg, D, {'teacher': teacher, 'student': student})['mindread'])
+    seconds, _ = train(cfg, D, 'student', [student], loss_fn, cfg.student_steps, cfg.batch_size * D.T['nocot'], evaluate)
+    save(cfg, 'student', {'student': student}, dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.student_steps))
+
+
+def stage_emulator(cfg, D):
+    """Thought emulation: predict the teacher's states from the input alone."""
+    models = {**load(cfg, D, 'teacher', D.device)[0], **load(cfg, D, 'student', D.device)[0]}
+    teacher = models['teacher'].requires_grad_(False)
+    emulator = from_teacher(cfg, D, 'emulator', teacher, cfg.seed + 3)
+    tr, P = D.train['nocot'], D.T['input']
+
+    def loss_fn(r):
+        z, t = teacher_states(cfg, D, teacher, r)
+        tokens = D.train['cot'].idx[r].gather(1, t)  # (B, L) the CoT token each layer reads
+        return emulator(tr.idx[r, :P], tr.sep1[r], z, tokens, mode='train')[1]
+
+    def evaluate():
+        fvu = emulator_fvu(cfg, D, teacher, emulator)
+        print(f'emulator FVU per layer {fmt(fvu)}')
+        acc = accuracy(cfg, D, 'implicit', generators(cfg, D, {**models, 'emulator': emulator})['implicit'])
+        return dict(fvu=fvu, accuracy_before_coupling=acc)
+    seconds, _ = train(cfg, D, 'emulator', [emulator], loss_fn, cfg.emulator_steps, cfg.batch_size * P, evaluate)
+    save(cfg, 'emulator', {'emulator': emulator}, dict(**evaluate(), train_seconds=seconds, steps=cfg.emulator_steps))
+
+
+def fmt(fvu):
+    return ' '.join('-' if v is None else f'{v:.3f}' for v in fvu)
+
+
+@torch.no_grad()
+def emulator_fvu(cfg, D, teacher, emulator):
+    """Fraction of the variance of each layer's z (test set) that zh leaves unexplained."""
+    r = torch.arange(len(D.test['nocot']), device=D.device)
+    z, _ = teacher_states(cfg, D, teacher, r, 'test')
+    te = D.test['nocot']
+    with autocast(D.device):
+        zh, _ = emulator(te.idx[r, :D.T['input']], te.sep1[r], mode='argmax')
+    err = ((zh - z) ** 2).sum(-1).mean(0)                   # (L,)
+    var = ((z - z.mean(0)) ** 2).sum(-1).mean(0)            # (L,)
+    # a layer that always reads the same cell (layer 0 at sep1 when inputs have one length) has
+    # no variance to explain: None rather than a meaningless ratio
+    return [e / v if v > 1e-6 else None for e, v in zip(err.tolist(), var.tolist())]
+
+
+def stage_couple(cfg, D):
+    """Couple and optimize: emulator -> student, trained together on the answer alone."""
+    student = load(cfg, D, 'student', D.device)[0]['student']
+    emulator = load(cfg, D, 'emulator', D.device)[0]['emulator']
+    emulator.requires_grad_(not cfg.freeze_emulator)
+    tr, P = D.train['nocot'], D.T['input']
+
+    def loss_fn(r):
+        # a soft mixture choice keeps gradients flowing into the emulator's component scores
+        zh, _ = emulator(tr.idx[r, :P], tr.sep1[r], mode='soft')
+        return student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
+    evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
+    trained = [student] if cfg.freeze_emulator else [student, emulator]
+    seconds, _ = train(cfg, D, 'couple', trained, loss_fn, cfg.couple_steps, cfg.batch_size * (D.T['nocot'] + P), evaluate)
+    save(cfg, 'couple', {'student': student, 'emulator': emulator},
+         dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.couple_steps))
+
+
+def stage_eval(cfg, D, t_start):
+    """Accuracy and speed of no-CoT, explicit and implicit CoT, on the same device, and the report."""
+    stages = {}
+    for name in ('nocot', 'nocot_full', 'teacher', 'student', 'emulator', 'couple'):
+        if name == 'nocot_full' and not cfg.nocot_full:
+            continue
+        stages[name] = load(cfg, D, name, D.device)[1]
+    models = {**load(cfg, D, 'nocot', D.device)[0], **load(cfg, D, 'teacher', D.device)[0],
+              **load(cfg, D, 'couple', D.device)[0]}
+    gens = generators(cfg, D, models)
+    results = {}
+    for method, stage in (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple')):
+        acc = accuracy(cfg, D, method, gens[method])
+        bs1, batch = show_speed(cfg, D, gens[method])
+        train_s = stages[stage]['train_seconds']
+        if method == 'implicit':  # implicit CoT needs the whole pipeline
+            train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
+        results[method] = dict(accuracy=acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s)
+        print(f'{method:8s} {bs1:8.1f} ex/s at batch 1, {batch:8.1f} ex/s at batch {cfg.eval_batch_size}')
+    if cfg.nocot_full:
+        results['nocot_full_compute'] = dict(accuracy=stages['nocot_full']['accuracy'],
+                                             train_seconds=stages['nocot_full']['train_seconds'])
+    write_report(cfg, D, results, stages, time.time() - t_start)
+
+
+def device_name(device):
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    return f'cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
+
+
+def write_report(cfg, D, results, stages, wall):
+    report = dict(wall_seconds=wall, device=device_name(D.device), task=cfg.task,
+                  test=cfg.test_file or f'{len(D.test["nocot"])} generated problems (seed {cfg.seed + 1})',
+                  results=results, stages=stages, config=asdict(cfg))
+    with open(os.path.join(cfg.out_dir, 'report.json'), 'w') as f:
+        json.dump(report, f, indent=1)
+    rows = [('no-CoT (same per-stage budget)', 'nocot'), ('no-CoT (whole pipeline compute)', 'nocot_full_compute'),
+            ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit')]
+    lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time {wall:.0f} s', '',
+             '| method | accuracy | ex/s, batch 1 | ex/s, batch | train s |', '|---|---|---|---|---|']
+    for label, key in rows:
+        if key in results:
+            r = results[key]
+            speed = lambda k: f'{r[k]:.1f}' if k in r else '-'
+            lines.append(f'| {label} | {r["accuracy"]:.3f} | {speed("ex_per_s_bs1")} | {speed("ex_per_s_batch")} | '
+                         f'{r["train_seconds"]:.0f} |')
+    lines += ['', f'mind-reading student (teacher states): {stages["student"]["accuracy"]:.3f}; '
+              f'emulator + student before coupling: {stages["emulator"]["accuracy_before_coupling"]:.3f}; '
+              f'emulator FVU per layer: {fmt(stages["emulator"]["fvu"])}', '']
+    with open(os.path.join(cfg.out_dir, 'report.md'), 'w') as f:
+        f.write('\n'.join(lines))
+    print('\n'.join(lines))
+
+
+def main(argv):
+    t_start = time.time()
+    cfg = parse_config(argv)
+    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
+    try:
+        D = Data(cfg, device)
+    except (ValueError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    run = dict(nocot=stage_nocot, teacher=stage_teacher, student=stage_student, emulator=stage_emulator,
+               couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start))
+    for stage in (STAGES if cfg.stage == 'all' else (cfg.stage,)):
+        print(f'--- stage {stage}', flush=True)
+        run[stage](cfg, D)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
