@@ -205,18 +205,17 @@ def load(cfg, D, name, device):
 
 # ----------------------------------------------------------------------------- training
 
-def train(cfg, D, name, modules, loss_fn, steps, tokens_per_step, evaluate=None, step0=0, opt=None):
-    """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`.
-    `modules` are trained together; steps run from step0 + 1 to `steps`."""
+def train(cfg, D, name, modules, loss_fn, steps, tokens_per_step, evaluate=None):
+    """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`;
+    `modules` train together. Returns the training seconds."""
     N, device = len(D.train['nocot']), D.device
     for m in modules:
         m.train()
-    if opt is None:
-        opt = configure_optimizers(modules, cfg.weight_decay, cfg.learning_rate, device_type=device.type)
+    opt = configure_optimizers(modules, cfg.weight_decay, cfg.learning_rate, device_type=device.type)
     params = [p for g in opt.param_groups for p in g['params']]
-    gen = torch.Generator(device=device).manual_seed(cfg.seed + step0 + len(name))
-    t_log, t0 = time.time(), time.time()
-    for step in range(step0 + 1, steps + 1):
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    t_log, t0, last = time.time(), time.time(), 0
+    for step in range(1, steps + 1):
         for g in opt.param_groups:
             g['lr'] = lr_at(cfg, step, steps)
         rows = torch.randint(N, (cfg.batch_size,), device=device, generator=gen)
@@ -230,10 +229,10 @@ def train(cfg, D, name, modules, loss_fn, steps, tokens_per_step, evaluate=None,
             loss_v = loss.item()  # the only host-device sync of the loop
             if not math.isfinite(loss_v):
                 sys.exit(f'error: {name} loss is {loss_v} at step {step}; try a lower --learning_rate')
-            dt = (time.time() - t_log) / (step - max(step0, step - cfg.log_interval))
+            dt = (time.time() - t_log) / (step - last)
             print(f'{name:8s} step {step:5d}/{steps} loss {loss_v:.4f} {1000 * dt:6.1f} ms/step '
                   f'{tokens_per_step / dt:9.0f} tok/s', flush=True)
-            t_log = time.time()
+            t_log, last = time.time(), step
         if cfg.eval_interval and step % cfg.eval_interval == 0 and step < steps and evaluate:
             for m in modules:
                 m.eval()
@@ -242,7 +241,7 @@ def train(cfg, D, name, modules, loss_fn, steps, tokens_per_step, evaluate=None,
                 m.train()
     for m in modules:
         m.eval()
-    return time.time() - t0, opt
+    return time.time() - t0
 
 
 def lr_at(cfg, step, steps):
@@ -362,24 +361,22 @@ def show_speed(cfg, D, generate):
 # ----------------------------------------------------------------------------- stages
 
 def stage_nocot(cfg, D):
-    """The no-CoT baseline: a GPT trained on ` {input} {eos} #### {answer} {eos}`. It stops at
-    nocot_steps (the per-stage budget) and, with nocot_full, goes on to the pipeline's compute."""
-    torch.manual_seed(cfg.seed)
-    model = make(cfg, D, 'nocot').to(D.device)
-    tr = D.train['nocot']
-    loss_fn = lambda r: model(tr.idx[r], tr.labels[r])[1]
-    evaluate = lambda: accuracy(cfg, D, 'nocot', generators(cfg, D, {'nocot': model})['nocot'])
-    per_example = flops([(model, D.T['nocot'])])
-    seconds, opt = train(cfg, D, 'nocot', [model], loss_fn, cfg.nocot_steps, cfg.batch_size * D.T['nocot'], evaluate)
-    result = dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.nocot_steps,
-                  flops=per_example * cfg.batch_size * cfg.nocot_steps)
-    save(cfg, 'nocot', {'nocot': model}, result)
+    """The no-CoT baseline: a GPT trained on ` {input} {eos} #### {answer} {eos}`, once for
+    nocot_steps (the per-stage budget) and, with nocot_full, once more from scratch on the
+    training FLOPs of the whole pipeline, so neither comparison flatters implicit CoT."""
+    per_example = flops([(make(cfg, D, 'nocot'), D.T['nocot'])])
+    runs = [('nocot', cfg.nocot_steps)]
     if cfg.nocot_full:
-        steps = math.ceil(pipeline_flops(cfg, D) / (per_example * cfg.batch_size))
-        more, _ = train(cfg, D, 'nocot', [model], loss_fn, steps, cfg.batch_size * D.T['nocot'], evaluate,
-                        step0=cfg.nocot_steps, opt=opt)
-        save(cfg, 'nocot_full', {'nocot': model}, dict(accuracy=evaluate(), train_seconds=seconds + more,
-                                                       steps=steps, flops=per_example * cfg.batch_size * steps))
+        runs.append(('nocot_full', math.ceil(pipeline_flops(cfg, D) / (per_example * cfg.batch_size))))
+    tr = D.train['nocot']
+    for name, steps in runs:
+        torch.manual_seed(cfg.seed)
+        model = make(cfg, D, 'nocot').to(D.device)
+        evaluate = lambda: accuracy(cfg, D, name, generators(cfg, D, {'nocot': model})['nocot'])
+        seconds = train(cfg, D, name, [model], lambda r: model(tr.idx[r], tr.labels[r])[1], steps,
+                           cfg.batch_size * D.T['nocot'], evaluate)
+        save(cfg, name, {'nocot': model}, dict(accuracy=evaluate(), train_seconds=seconds, steps=steps,
+                                               flops=per_example * cfg.batch_size * steps))
 
 
 def pipeline_flops(cfg, D):
@@ -401,7 +398,7 @@ def stage_teacher(cfg, D):
     model = make(cfg, D, 'teacher').to(D.device)
     tr = D.train['cot']
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
-    seconds, _ = train(cfg, D, 'teacher', [model], lambda r: model(tr.idx[r], tr.labels[r])[1],
+    seconds = train(cfg, D, 'teacher', [model], lambda r: model(tr.idx[r], tr.labels[r])[1],
                        cfg.teacher_steps, cfg.batch_size * D.T['cot'], evaluate)
     save(cfg, 'teacher', {'teacher': model}, dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.teacher_steps))
 
@@ -427,7 +424,7 @@ def stage_student(cfg, D):
     tr = D.train['nocot']
     loss_fn = lambda r: student(tr.idx[r], tr.sep1[r], teacher_states(cfg, D, teacher, r)[0], tr.labels[r])[1]
     evaluate = lambda: accuracy(cfg, D, 'student', generators(cfg, D, {'teacher': teacher, 'student': student})['mindread'])
-    seconds, _ = train(cfg, D, 'student', [student], loss_fn, cfg.student_steps, cfg.batch_size * D.T['nocot'], evaluate)
+    seconds = train(cfg, D, 'student', [student], loss_fn, cfg.student_steps, cfg.batch_size * D.T['nocot'], evaluate)
     save(cfg, 'student', {'student': student}, dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.student_steps))
 
 
@@ -448,7 +445,7 @@ def stage_emulator(cfg, D):
         print(f'emulator FVU per layer {fmt(fvu)}')
         acc = accuracy(cfg, D, 'implicit', generators(cfg, D, {**models, 'emulator': emulator})['implicit'])
         return dict(fvu=fvu, accuracy_before_coupling=acc)
-    seconds, _ = train(cfg, D, 'emulator', [emulator], loss_fn, cfg.emulator_steps, cfg.batch_size * P, evaluate)
+    seconds = train(cfg, D, 'emulator', [emulator], loss_fn, cfg.emulator_steps, cfg.batch_size * P, evaluate)
     save(cfg, 'emulator', {'emulator': emulator}, dict(**evaluate(), train_seconds=seconds, steps=cfg.emulator_steps))
 
 
@@ -484,7 +481,7 @@ def stage_couple(cfg, D):
         return student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
     trained = [student] if cfg.freeze_emulator else [student, emulator]
-    seconds, _ = train(cfg, D, 'couple', trained, loss_fn, cfg.couple_steps, cfg.batch_size * (D.T['nocot'] + P), evaluate)
+    seconds = train(cfg, D, 'couple', trained, loss_fn, cfg.couple_steps, cfg.batch_size * (D.T['nocot'] + P), evaluate)
     save(cfg, 'couple', {'student': student, 'emulator': emulator},
          dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.couple_steps))
 
