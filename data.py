@@ -197,6 +197,22 @@ def tokenize(examples, layout, vocab, device='cpu'):
     return Tokenized(t(idx), t(labels), t(sep1), t(sep2), t(lengths), [ex.answer for ex in examples])
 
 
+def equal_length_groups(lengths, batch_size):
+    """Row indices grouped so each group shares one length and holds at most batch_size rows:
+    prompts batched this way need no padding and no attention mask."""
+    groups = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if not groups or lengths[groups[-1][0]] != lengths[i] or len(groups[-1]) == batch_size:
+            groups.append([])
+        groups[-1].append(i)
+    return groups
+
+
+def read_answer(text):
+    """The answer in generated text: what follows '####', up to the next eos."""
+    return text.split('####', 1)[1].split(EOS)[0].strip() if '####' in text else ''
+
+
 def get_batch(data, batch_size, generator=None):
     """A random batch (indices drawn on the data's device: no per-example Python)."""
     i = torch.randint(len(data), (batch_size,), device=data.idx.device, generator=generator)

@@ -66,6 +66,7 @@ class Config:
     # logging and evaluation
     log_interval: int = 50
     eval_interval: int = 0          # 0: evaluate at the end of each stage only
+    ckpt_interval: int = 100        # steps between checkpoints inside a stage (a rerun resumes there)
     eval_batch_size: int = 500
     speed_examples: int = 50        # examples timed at batch size 1
 
@@ -175,47 +176,73 @@ def ckpt_path(cfg, name):
     return os.path.join(cfg.out_dir, f'{name}.pt')
 
 
-def save(cfg, name, models, result):
-    """Atomically: a crash mid-write leaves the previous file whole."""
+def save(cfg, name, models, **fields):
+    """Atomically (write, then rename): a kill mid-write leaves the previous file whole.
+    A finished stage has done=True and its result; a mid-stage one its step, optimizer and RNG."""
     os.makedirs(cfg.out_dir, exist_ok=True)
     path = ckpt_path(cfg, name)
-    state = dict(config=asdict(cfg), models={k: m.state_dict() for k, m in models.items()}, result=result)
+    state = {'done': False, 'config': asdict(cfg), 'models': {k: m.state_dict() for k, m in models.items()}, **fields}
     torch.save(state, path + '.tmp')
     os.replace(path + '.tmp', path)
 
 
-def load(cfg, D, name, device):
-    """(models, result) of a finished stage; a missing one names the command that makes it."""
+def checkpoint(cfg, D, name):
     path = ckpt_path(cfg, name)
-    if not os.path.isfile(path):
-        stage = name.removesuffix('_full')
-        sys.exit(f'error: {path} is missing; make it first with: python train.py ... --stage={stage} '
-                 f'--out_dir={cfg.out_dir} (or --stage=all)')
-    state = torch.load(path, map_location=device, weights_only=True)
-    models = {}
-    for k, sd in state['models'].items():
-        m = make(cfg, D, k).to(device)
+    return torch.load(path, map_location=D.device, weights_only=True) if os.path.isfile(path) else None
+
+
+def finished(cfg, D, name):
+    """A stage that finished earlier is never trained again (and its file never overwritten)."""
+    state = checkpoint(cfg, D, name)
+    if state is not None and state['done']:
+        print(f'{name}: finished earlier ({ckpt_path(cfg, name)}), skipped; delete it to train again')
+        return True
+    return False
+
+
+def restore(path, models, states):
+    for k, m in models.items():
         try:
-            m.load_state_dict(sd)
+            m.load_state_dict(states[k])
         except RuntimeError as e:
             sys.exit(f'error: {path} does not fit this config ({str(e).splitlines()[0]}...)')
-        models[k] = m.eval()
-    return models, state['result']
+
+
+def load(cfg, D, name):
+    """(models, result) of a finished stage; a missing one names the command that makes it."""
+    path, state = ckpt_path(cfg, name), checkpoint(cfg, D, name)
+    if state is None or not state['done']:
+        args = [a for a in sys.argv[1:] if not a.startswith('--stage=')]
+        sys.exit(f'error: {path} is {"missing" if state is None else "unfinished"}; make it first with: '
+                 f'python train.py {" ".join(args + ["--stage=" + name.removesuffix("_full")])}')
+    models = {k: make(cfg, D, k).to(D.device) for k in state['models']}
+    restore(path, models, state['models'])
+    return {k: m.eval() for k, m in models.items()}, state['result']
 
 
 # ----------------------------------------------------------------------------- training
 
-def train(cfg, D, name, modules, loss_fn, steps, tokens_per_step, evaluate=None):
-    """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`;
-    `modules` train together. Returns the training seconds."""
+def train(cfg, D, name, models, loss_fn, steps, tokens_per_step, evaluate=None):
+    """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`.
+    `models` (name -> module) are checkpointed every ckpt_interval steps; what has trainable
+    parameters trains. A rerun resumes from the last checkpoint, bit for bit.
+    Returns (training seconds, the last step's loss)."""
     N, device = len(D.train['nocot']), D.device
-    for m in modules:
-        m.train()
-    opt = configure_optimizers(modules, cfg.weight_decay, cfg.learning_rate, device_type=device.type)
+    opt = configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=device.type)
     params = [p for g in opt.param_groups for p in g['params']]
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    t_log, t0, last = time.time(), time.time(), 0
-    for step in range(1, steps + 1):
+    step0, seconds, state = 0, 0.0, checkpoint(cfg, D, name)
+    if state is not None:  # unfinished: finished stages never get here
+        restore(ckpt_path(cfg, name), models, state['models'])
+        opt.load_state_dict(state['optimizer'])
+        gen.set_state(state['rng'][0])
+        torch.set_rng_state(state['rng'][1])
+        step0, seconds = state['step'], state['seconds']
+        print(f'{name}: resuming at step {step0} from {ckpt_path(cfg, name)}')
+    for m in models.values():
+        m.train()
+    t_log, t0, last, loss_v = time.time(), time.time(), step0, None
+    for step in range(step0 + 1, steps + 1):
         for g in opt.param_groups:
             g['lr'] = lr_at(cfg, step, steps)
         rows = torch.randint(N, (cfg.batch_size,), device=device, generator=gen)
@@ -225,23 +252,28 @@ def train(cfg, D, name, modules, loss_fn, steps, tokens_per_step, evaluate=None)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         opt.step()
-        if step % cfg.log_interval == 0 or step == steps:
+        save_now = step % cfg.ckpt_interval == 0 and step < steps
+        if step % cfg.log_interval == 0 or step == steps or save_now:
             loss_v = loss.item()  # the only host-device sync of the loop
             if not math.isfinite(loss_v):
-                sys.exit(f'error: {name} loss is {loss_v} at step {step}; try a lower --learning_rate')
+                sys.exit(f'error: {name} loss is {loss_v} at step {step}; nothing was saved from this step on. '
+                         f'Try a lower --learning_rate (now {cfg.learning_rate}) or --grad_clip')
             dt = (time.time() - t_log) / (step - last)
             print(f'{name:8s} step {step:5d}/{steps} loss {loss_v:.4f} {1000 * dt:6.1f} ms/step '
                   f'{tokens_per_step / dt:9.0f} tok/s', flush=True)
             t_log, last = time.time(), step
+        if save_now:
+            save(cfg, name, models, step=step, optimizer=opt.state_dict(), seconds=seconds + time.time() - t0,
+                 rng=[gen.get_state(), torch.get_rng_state()])
         if cfg.eval_interval and step % cfg.eval_interval == 0 and step < steps and evaluate:
-            for m in modules:
+            for m in models.values():
                 m.eval()
             evaluate()
-            for m in modules:
+            for m in models.values():
                 m.train()
-    for m in modules:
+    for m in models.values():
         m.eval()
-    return time.time() - t0
+    return seconds + time.time() - t0, loss_v
 
 
 def lr_at(cfg, step, steps):
@@ -269,29 +301,18 @@ def flops(trained, frozen=()):
 def answers(cfg, D, generate, limit=None, batch_size=None):
     """Greedy answers to the test set: (predicted answers, seconds). generate(prompt, rows)
     -> tokens; prompts are ` {input} {eos}`, batched by equal length so nothing is padded."""
-    test = D.test['nocot']
-    N = min(limit or len(test), len(test))
-    sep1 = test.sep1[:N].tolist()
-    order = sorted(range(N), key=lambda i: sep1[i])
-    batch_size = batch_size or cfg.eval_batch_size
-    chunks, cur = [], []
-    for i in order:
-        if cur and (sep1[i] != sep1[cur[0]] or len(cur) == batch_size):
-            chunks.append(cur)
-            cur = []
-        cur.append(i)
-    chunks.append(cur)
-    preds = [None] * N
-    device = test.idx.device
+    test, device = D.test['nocot'], D.device
+    sep1 = test.sep1[:limit].tolist()
+    preds = [None] * len(sep1)
     sync(device)
     t0 = time.time()
-    for chunk in chunks:
+    for chunk in data.equal_length_groups(sep1, batch_size or cfg.eval_batch_size):
         rows = torch.tensor(chunk, device=device)
         P = sep1[chunk[0]] + 1
         with torch.no_grad(), autocast(device):
             out = generate(test.idx[rows, :P], rows)[:, P:].tolist()
         for i, toks in zip(chunk, out):
-            preds[i] = read_answer(D.vocab, toks)
+            preds[i] = data.read_answer(D.vocab.decode(toks))
     sync(device)
     return preds, time.time() - t0
 
@@ -299,19 +320,6 @@ def answers(cfg, D, generate, limit=None, batch_size=None):
 def sync(device):
     if device.type == 'cuda':
         torch.cuda.synchronize()
-
-
-def read_answer(vocab, toks):
-    """The text after the last '####' before the final eos."""
-    eos, kept, seen = vocab.eos, [], 0
-    for t in toks:
-        if t == eos:
-            seen += 1
-            if '####' in vocab.decode(kept):
-                break
-        kept.append(t)
-    text = vocab.decode([t for t in kept if t != eos])
-    return text.rsplit('####', 1)[-1].strip() if '####' in text else ''
 
 
 def accuracy(cfg, D, name, generate, show=3):
@@ -370,13 +378,20 @@ def stage_nocot(cfg, D):
         runs.append(('nocot_full', math.ceil(pipeline_flops(cfg, D) / (per_example * cfg.batch_size))))
     tr = D.train['nocot']
     for name, steps in runs:
+        if finished(cfg, D, name):
+            continue
         torch.manual_seed(cfg.seed)
         model = make(cfg, D, 'nocot').to(D.device)
         evaluate = lambda: accuracy(cfg, D, name, generators(cfg, D, {'nocot': model})['nocot'])
-        seconds = train(cfg, D, name, [model], lambda r: model(tr.idx[r], tr.labels[r])[1], steps,
-                           cfg.batch_size * D.T['nocot'], evaluate)
-        save(cfg, name, {'nocot': model}, dict(accuracy=evaluate(), train_seconds=seconds, steps=steps,
-                                               flops=per_example * cfg.batch_size * steps))
+        trained = train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps,
+                        cfg.batch_size * D.T['nocot'], evaluate)
+        finish(cfg, name, {'nocot': model}, trained, steps, accuracy=evaluate(),
+               flops=per_example * cfg.batch_size * steps)
+
+
+def finish(cfg, name, models, trained, steps, **result):
+    """A stage's final checkpoint: trained = train()'s (seconds, last loss)."""
+    save(cfg, name, models, done=True, result=dict(result, train_seconds=trained[0], final_loss=trained[1], steps=steps))
 
 
 def pipeline_flops(cfg, D):
@@ -394,13 +409,15 @@ def pipeline_flops(cfg, D):
 
 
 def stage_teacher(cfg, D):
+    if finished(cfg, D, 'teacher'):
+        return
     torch.manual_seed(cfg.seed + 1)
     model = make(cfg, D, 'teacher').to(D.device)
     tr = D.train['cot']
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
-    seconds = train(cfg, D, 'teacher', [model], lambda r: model(tr.idx[r], tr.labels[r])[1],
-                       cfg.teacher_steps, cfg.batch_size * D.T['cot'], evaluate)
-    save(cfg, 'teacher', {'teacher': model}, dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.teacher_steps))
+    trained = train(cfg, D, 'teacher', {'teacher': model}, lambda r: model(tr.idx[r], tr.labels[r])[1],
+                    cfg.teacher_steps, cfg.batch_size * D.T['cot'], evaluate)
+    finish(cfg, 'teacher', {'teacher': model}, trained, cfg.teacher_steps, accuracy=evaluate())
 
 
 def from_teacher(cfg, D, kind, teacher, seed):
@@ -419,18 +436,23 @@ def teacher_states(cfg, D, teacher, r, split='train'):
 
 def stage_student(cfg, D):
     """Mind-reading: the student answers from the teacher's diagonal states, teacher frozen."""
-    teacher = load(cfg, D, 'teacher', D.device)[0]['teacher'].requires_grad_(False)
+    if finished(cfg, D, 'student'):
+        return
+    teacher = load(cfg, D, 'teacher')[0]['teacher'].requires_grad_(False)
     student = from_teacher(cfg, D, 'student', teacher, cfg.seed + 2)
     tr = D.train['nocot']
     loss_fn = lambda r: student(tr.idx[r], tr.sep1[r], teacher_states(cfg, D, teacher, r)[0], tr.labels[r])[1]
     evaluate = lambda: accuracy(cfg, D, 'student', generators(cfg, D, {'teacher': teacher, 'student': student})['mindread'])
-    seconds = train(cfg, D, 'student', [student], loss_fn, cfg.student_steps, cfg.batch_size * D.T['nocot'], evaluate)
-    save(cfg, 'student', {'student': student}, dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.student_steps))
+    trained = train(cfg, D, 'student', {'student': student}, loss_fn, cfg.student_steps,
+                    cfg.batch_size * D.T['nocot'], evaluate)
+    finish(cfg, 'student', {'student': student}, trained, cfg.student_steps, accuracy=evaluate())
 
 
 def stage_emulator(cfg, D):
     """Thought emulation: predict the teacher's states from the input alone."""
-    models = {**load(cfg, D, 'teacher', D.device)[0], **load(cfg, D, 'student', D.device)[0]}
+    if finished(cfg, D, 'emulator'):
+        return
+    models = {**load(cfg, D, 'teacher')[0], **load(cfg, D, 'student')[0]}
     teacher = models['teacher'].requires_grad_(False)
     emulator = from_teacher(cfg, D, 'emulator', teacher, cfg.seed + 3)
     tr, P = D.train['nocot'], D.T['input']
@@ -445,8 +467,8 @@ def stage_emulator(cfg, D):
         print(f'emulator FVU per layer {fmt(fvu)}')
         acc = accuracy(cfg, D, 'implicit', generators(cfg, D, {**models, 'emulator': emulator})['implicit'])
         return dict(fvu=fvu, accuracy_before_coupling=acc)
-    seconds = train(cfg, D, 'emulator', [emulator], loss_fn, cfg.emulator_steps, cfg.batch_size * P, evaluate)
-    save(cfg, 'emulator', {'emulator': emulator}, dict(**evaluate(), train_seconds=seconds, steps=cfg.emulator_steps))
+    trained = train(cfg, D, 'emulator', {'emulator': emulator}, loss_fn, cfg.emulator_steps, cfg.batch_size * P, evaluate)
+    finish(cfg, 'emulator', {'emulator': emulator}, trained, cfg.emulator_steps, **evaluate())
 
 
 def fmt(fvu):
@@ -470,8 +492,10 @@ def emulator_fvu(cfg, D, teacher, emulator):
 
 def stage_couple(cfg, D):
     """Couple and optimize: emulator -> student, trained together on the answer alone."""
-    student = load(cfg, D, 'student', D.device)[0]['student']
-    emulator = load(cfg, D, 'emulator', D.device)[0]['emulator']
+    if finished(cfg, D, 'couple'):
+        return
+    student = load(cfg, D, 'student')[0]['student']
+    emulator = load(cfg, D, 'emulator')[0]['emulator']
     emulator.requires_grad_(not cfg.freeze_emulator)
     tr, P = D.train['nocot'], D.T['input']
 
@@ -480,10 +504,9 @@ def stage_couple(cfg, D):
         zh, _ = emulator(tr.idx[r, :P], tr.sep1[r], mode='soft')
         return student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
-    trained = [student] if cfg.freeze_emulator else [student, emulator]
-    seconds = train(cfg, D, 'couple', trained, loss_fn, cfg.couple_steps, cfg.batch_size * (D.T['nocot'] + P), evaluate)
-    save(cfg, 'couple', {'student': student, 'emulator': emulator},
-         dict(accuracy=evaluate(), train_seconds=seconds, steps=cfg.couple_steps))
+    models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
+    trained = train(cfg, D, 'couple', models, loss_fn, cfg.couple_steps, cfg.batch_size * (D.T['nocot'] + P), evaluate)
+    finish(cfg, 'couple', models, trained, cfg.couple_steps, accuracy=evaluate())
 
 
 def stage_eval(cfg, D, t_start):
@@ -492,9 +515,9 @@ def stage_eval(cfg, D, t_start):
     for name in ('nocot', 'nocot_full', 'teacher', 'student', 'emulator', 'couple'):
         if name == 'nocot_full' and not cfg.nocot_full:
             continue
-        stages[name] = load(cfg, D, name, D.device)[1]
-    models = {**load(cfg, D, 'nocot', D.device)[0], **load(cfg, D, 'teacher', D.device)[0],
-              **load(cfg, D, 'couple', D.device)[0]}
+        stages[name] = load(cfg, D, name)[1]
+    models = {**load(cfg, D, 'nocot')[0], **load(cfg, D, 'teacher')[0],
+              **load(cfg, D, 'couple')[0]}
     gens = generators(cfg, D, models)
     results = {}
     for method, stage in (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple')):

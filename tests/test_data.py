@@ -109,3 +109,10 @@ def test_gsm8k_files_parse(name):
         assert enc.decode(data.layout_ids(e, 'cot')) == f' {e.input} {data.EOS} {e.cot} {data.EOS} #### {e.answer} {data.EOS}'
         assert enc.decode(data.layout_ids(e, 'nocot')).endswith(f'{data.EOS} #### {e.answer} {data.EOS}')
     assert data.normalize_answer('1,000') == '1000'
+
+
+def test_equal_length_groups_and_read_answer():
+    groups = data.equal_length_groups([7, 5, 7, 7, 5], 2)
+    assert groups == [[1, 4], [0, 2], [3]]
+    assert data.read_answer(' 1 2 + 3 <|endoftext|> #### 4 5 <|endoftext|> #### 9') == '4 5'
+    assert data.read_answer(' #### 1,000 <|endoftext|>') == '1,000' and data.read_answer(' 1 2 3') == ''

@@ -72,3 +72,112 @@ def test_config_errors(tmp_path):
         train.parse_config(['--nope=1'])
     cfg = train.parse_config([SMOKE, '--learning_rate=1', '--mixture=true'])
     assert cfg.learning_rate == 1.0 and cfg.mixture is True and cfg.n_layer == 2
+
+
+# ----------------------------------------------------------------------------- interruption
+
+KILLER = '''
+import os, signal, sys
+import torch
+sys.path.insert(0, {root!r})
+import train
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+mode, n = sys.argv[1].split(':')
+count = [0]
+def nth():
+    count[0] += 1
+    return count[0] == int(n)
+if mode == 'step':    # mid-step: after backward, before the update
+    real_step = torch.optim.AdamW.step
+    torch.optim.AdamW.step = lambda self, *a, **k: die() if nth() else real_step(self, *a, **k)
+elif mode == 'save':  # mid-checkpoint: half a file written
+    real_save = torch.save
+    def save(obj, f, *a, **k):
+        if nth():
+            open(f, 'wb').write(b'half a checkpoint')
+            die()
+        return real_save(obj, f, *a, **k)
+    torch.save = save
+elif mode == 'stage':  # between stages
+    setattr(train, 'stage_' + n, lambda *a: die())
+train.main(sys.argv[2:])
+'''
+
+
+def timeless(report):
+    """What a report measured, less what a clock measures."""
+    strip = lambda d: {k: strip(v) for k, v in d.items() if 'seconds' not in k and 'ex_per_s' not in k} \
+        if isinstance(d, dict) else d
+    return strip({'results': report['results'], 'stages': report['stages']})
+
+
+def test_killed_runs_resume_to_the_same_report(smoke_run, tmp_path):
+    out = tmp_path / 'out'
+    killer = tmp_path / 'killer.py'
+    killer.write_text(KILLER.format(root=ROOT))
+    args = [SMOKE, f'--out_dir={out}', '--ckpt_interval=2']
+    resumed = 0
+    for kill in ('step:3', 'save:4', 'stage:student', 'step:6', 'save:3', 'stage:eval'):
+        p = subprocess.run([sys.executable, str(killer), kill, *args], capture_output=True, text=True, timeout=120)
+        assert p.returncode == -9, (kill, p.stderr[-2000:])  # SIGKILL, as a preempted machine would
+        resumed += p.stdout.count('resuming at step')
+    p = subprocess.run([sys.executable, os.path.join(ROOT, 'train.py'), *args], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    resumed += p.stdout.count('resuming at step')
+    assert resumed >= 2 and 'finished earlier' in p.stdout
+    reference, _ = smoke_run  # the same command, never interrupted (ckpt_interval changes no result)
+    got = json.loads((out / 'report.json').read_text())
+    want = json.loads((reference / 'report.json').read_text())
+    assert timeless(got) == timeless(want)
+
+
+def test_same_seed_same_report(smoke_run, tmp_path):
+    p = run(SMOKE, f'--out_dir={tmp_path}')
+    assert p.returncode == 0, p.stderr[-2000:]
+    reference, _ = smoke_run
+    assert timeless(json.loads((tmp_path / 'report.json').read_text())) == \
+        timeless(json.loads((reference / 'report.json').read_text()))
+
+
+# ----------------------------------------------------------------------------- one clear error each
+
+def fails(p, *needles):
+    assert p.returncode != 0 and 'Traceback' not in p.stderr, p.stderr[-2000:]
+    for needle in needles:
+        assert needle in p.stderr, (needle, p.stderr[-2000:])
+
+
+def test_malformed_data_line(tmp_path):
+    bad = tmp_path / 'bad.txt'
+    bad.write_text('1 2 * 3 4||4 6 0 + 0 3 6 1 #### 4 9 6 1\n1 2 * 3 4 #### 4 9 6 1\n')
+    fails(run(SMOKE, f'--test_file={bad}', f'--out_dir={tmp_path}'), f'{bad}:2')
+    assert not (tmp_path / 'nocot.pt').exists()
+
+
+def test_empty_or_missing_data_file(tmp_path):
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('')
+    fails(run(SMOKE, f'--train_file={empty}', f'--out_dir={tmp_path}'), 'empty.txt holds no examples')
+    fails(run(SMOKE, f'--test_file={tmp_path / "nope.txt"}', f'--out_dir={tmp_path}'), 'nope.txt does not exist')
+
+
+def test_unknown_key_wrong_type_missing_config_file(tmp_path):
+    fails(run(SMOKE, '--n_layers=3'), "unknown config key 'n_layers'", 'valid keys: stage, out_dir')
+    fails(run(SMOKE, '--batch_size=big'), 'batch_size must be int')
+    fails(run(str(tmp_path / 'nope.py')), 'nope.py does not exist')
+
+
+def test_checkpoint_that_does_not_fit(smoke_run, tmp_path):
+    out, _ = smoke_run
+    (tmp_path / 'teacher.pt').write_bytes((out / 'teacher.pt').read_bytes())
+    fails(run(SMOKE, '--stage=student', '--n_embd=32', f'--out_dir={tmp_path}'), 'teacher.pt does not fit this config')
+    assert not (tmp_path / 'student.pt').exists()
+
+
+def test_non_finite_loss(tmp_path):
+    fails(run(SMOKE, '--stage=teacher', '--learning_rate=1e30', '--ckpt_interval=2', f'--out_dir={tmp_path}'),
+          'teacher loss is nan at step', '--learning_rate')
+    assert not (tmp_path / 'teacher.pt').exists()
