@@ -94,8 +94,10 @@ def read_file(path):
     """All examples of a data file; errors name the file and the line number."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f'data file {path} does not exist')
-    with open(path, encoding='utf-8') as f:
-        lines = f.read().splitlines()
+    with open(path, encoding='utf-8', newline='') as f:
+        # split on newlines only: str.splitlines() would also break lines at characters such as
+        # U+2028 or form feeds, which GSM8K questions contain
+        lines = [s.removesuffix('\r') for s in f.read().split('\n')]
     examples = [parse_line(s, f'{path}:{i}') for i, s in enumerate(lines, 1) if s.strip()]
     if not examples:
         raise ValueError(f'data file {path} holds no examples')

@@ -19,7 +19,7 @@ import torch
 
 import data
 from emulator import Emulator
-from gpt import GPT, GPTConfig, configure_optimizers
+from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student
 from teacher import SUBSETS, extract_states
 
@@ -49,6 +49,7 @@ class Config:
     mixture: bool = False           # token-conditioned mixture in the emulator (for GSM8K)
     use_lstm: bool = True           # the emulator's LSTM + attention across layers
     init_from_teacher: bool = True  # student and emulator start from the teacher's weights
+    init_from: str = ''             # gpt2, gpt2-medium, gpt2-large: every model starts from GPT-2 ('' = scratch)
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
     # optimisation
     batch_size: int = 128
@@ -112,6 +113,10 @@ def parse_config(argv):
         fail(f'stage must be one of {STAGES + ("all",)}, got {cfg.stage!r}')
     if cfg.subset not in SUBSETS:
         fail(f'subset must be one of {SUBSETS}, got {cfg.subset!r}')
+    if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
+        fail(f"init_from must be '' or one of {list(GPT2_SHAPES)}, got {cfg.init_from!r}")
+    if cfg.init_from and (cfg.n_layer, cfg.n_head, cfg.n_embd) != GPT2_SHAPES[cfg.init_from]:
+        fail(f'init_from={cfg.init_from} needs (n_layer, n_head, n_embd) = {GPT2_SHAPES[cfg.init_from]}')
     return cfg
 
 
@@ -134,7 +139,8 @@ class Data:
                 held_out = {data.operands(f'{e.input}||') for e in test}
                 train = [data.parse_line(s) for s in
                          data.generate_multiplication(n, m, cfg.train_size, cfg.seed, exclude=held_out)]
-        self.vocab = data.Vocab([t for e in train + test for t in data.layout_ids(e, 'cot')])
+        # GPT-2's weights need its whole table; from scratch, the ids the task uses are enough
+        self.vocab = data.Vocab(None if cfg.init_from else [t for e in train + test for t in data.layout_ids(e, 'cot')])
         self.train = {k: data.tokenize(train, k, self.vocab, device) for k in ('cot', 'nocot')}
         self.test = {k: data.tokenize(test, k, self.vocab, device) for k in ('cot', 'nocot')}
         self.test_examples = test
@@ -142,6 +148,10 @@ class Data:
         self.T = {k: self.train[k].idx.size(1) for k in ('cot', 'nocot')}
         self.T['input'] = int(self.train['nocot'].sep1.max()) + 1
         self.block_size = max(self.T['cot'], self.test['cot'].idx.size(1))
+        if cfg.init_from:
+            if self.block_size > 1024:
+                raise ValueError(f'the longest example has {self.block_size} tokens, more than GPT-2\'s 1024')
+            self.block_size = 1024
 
 
 def parse_task(task):
@@ -166,6 +176,25 @@ def make(cfg, D, kind):
     if kind == 'student':
         return Student(gc)
     return Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
+
+
+def start(cfg, D, kind, seed):
+    """A new model for a stage: random weights, or GPT-2's in every GPT when init_from is set."""
+    torch.manual_seed(seed)
+    model = make(cfg, D, kind).to(D.device)
+    if cfg.init_from:
+        gpt = model if isinstance(model, GPT) else model.gpt
+        gpt.load_state_dict(pretrained(cfg.init_from))
+    return model
+
+
+_pretrained = {}
+
+
+def pretrained(name):
+    if name not in _pretrained:
+        _pretrained[name] = GPT.from_pretrained(name).state_dict()
+    return _pretrained[name]
 
 
 def n_params(module):
@@ -380,8 +409,7 @@ def stage_nocot(cfg, D):
     for name, steps in runs:
         if finished(cfg, D, name):
             continue
-        torch.manual_seed(cfg.seed)
-        model = make(cfg, D, 'nocot').to(D.device)
+        model = start(cfg, D, 'nocot', cfg.seed)
         evaluate = lambda: accuracy(cfg, D, name, generators(cfg, D, {'nocot': model})['nocot'])
         trained = train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps,
                         cfg.batch_size * D.T['nocot'], evaluate)
@@ -411,8 +439,7 @@ def pipeline_flops(cfg, D):
 def stage_teacher(cfg, D):
     if finished(cfg, D, 'teacher'):
         return
-    torch.manual_seed(cfg.seed + 1)
-    model = make(cfg, D, 'teacher').to(D.device)
+    model = start(cfg, D, 'teacher', cfg.seed + 1)
     tr = D.train['cot']
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
     trained = train(cfg, D, 'teacher', {'teacher': model}, lambda r: model(tr.idx[r], tr.labels[r])[1],
@@ -422,8 +449,7 @@ def stage_teacher(cfg, D):
 
 def from_teacher(cfg, D, kind, teacher, seed):
     """A fresh student or emulator; its GPT starts as a copy of the teacher when asked to."""
-    torch.manual_seed(seed)
-    model = make(cfg, D, kind).to(D.device)
+    model = start(cfg, D, kind, seed)
     if cfg.init_from_teacher:
         model.gpt.load_state_dict(teacher.state_dict())
     return model

@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from gpt import GPT, GPTConfig
+from gpt import GPT, GPTConfig, download, from_gpt2_state_dict, read_safetensors
 
 
 def tiny(**kw):
@@ -95,3 +96,29 @@ def test_tied_embeddings_and_optimizer_groups():
     decay, no_decay = opt.param_groups
     assert all(p.dim() >= 2 for p in decay['params']) and all(p.dim() < 2 for p in no_decay['params'])
     assert sum(p.numel() for g in opt.param_groups for p in g['params']) == sum(p.numel() for p in model.parameters())
+
+
+def test_gpt2_weights_map_onto_our_modules(tmp_path):
+    transformers = pytest.importorskip('transformers', reason='HuggingFace transformers (a test-only tool) is absent')
+    safetensors = pytest.importorskip('safetensors.torch', reason='safetensors (comes with transformers) is absent')
+    torch.manual_seed(0)
+    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=64,
+                                                              vocab_size=97)).eval()
+    # the official files hold GPT2Model's tensors, without the 'transformer.' prefix
+    path = tmp_path / 'tiny.safetensors'
+    safetensors.save_file({k: v.contiguous() for k, v in hf.transformer.state_dict().items()}, str(path))
+    ours = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=64, vocab_size=97)).eval()
+    ours.load_state_dict(from_gpt2_state_dict(read_safetensors(str(path))))
+    idx = torch.randint(97, (2, 20))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(idx)[0], hf(idx).logits, atol=1e-4, rtol=0)
+    again = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=64, vocab_size=97)).eval()
+    again.load_state_dict(from_gpt2_state_dict(hf.state_dict()))  # the LM-head model's names work too
+    torch.testing.assert_close(again(idx)[0], ours(idx)[0])
+
+
+def test_failed_download_leaves_nothing(tmp_path):
+    target = tmp_path / 'gpt2.safetensors'
+    with pytest.raises(RuntimeError, match='run again'):
+        download('http://127.0.0.1:9/model.safetensors', str(target))  # nothing listens on port 9
+    assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,5 @@
 import json
+import math
 import os
 import subprocess
 import sys
@@ -181,3 +182,25 @@ def test_non_finite_loss(tmp_path):
     fails(run(SMOKE, '--stage=teacher', '--learning_rate=1e30', '--ckpt_interval=2', f'--out_dir={tmp_path}'),
           'teacher loss is nan at step', '--learning_rate')
     assert not (tmp_path / 'teacher.pt').exists()
+
+
+# ----------------------------------------------------------------------------- GSM8K
+
+def test_gsm8k_pipeline_runs_and_learns(tmp_path):
+    gsm = os.path.join(os.path.dirname(ROOT), 'shared', 'data', 'gsm8k')
+    if not os.path.isdir(gsm):
+        pytest.skip(f'{gsm} is absent (the official files live in ../shared/data)')
+    # a few hundred of the shortest training lines and a few test lines keep it to seconds
+    def shortest(name, n, pool):
+        lines = open(os.path.join(gsm, name), encoding='utf-8').read().split('\n')[:pool]
+        return '\n'.join(sorted((s for s in lines if s.strip()), key=len)[:n]) + '\n'
+    (tmp_path / 'train.txt').write_text(shortest('train_no_aug.txt', 200, 1000), encoding='utf-8')
+    (tmp_path / 'test.txt').write_text(shortest('test.txt', 8, 100), encoding='utf-8')
+    p = run(SMOKE, f'--train_file={tmp_path / "train.txt"}', f'--test_file={tmp_path / "test.txt"}',
+            '--mixture=true', '--batch_size=8', '--teacher_steps=60', '--learning_rate=1e-2', '--nocot_full=false',
+            f'--out_dir={tmp_path}')
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = json.loads((tmp_path / 'report.json').read_text())
+    vocab = torch.load(tmp_path / 'teacher.pt', weights_only=True)['models']['teacher']['lm_head.weight'].size(0)
+    assert report['stages']['teacher']['final_loss'] < 0.8 * math.log(vocab)  # uniform guessing is log V
+    assert set(report['results']) >= {'nocot', 'explicit', 'implicit'}
