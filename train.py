@@ -38,6 +38,7 @@ class Config:
     test_size: int = 500
     train_file: str = ''
     test_file: str = ''             # e.g. ../shared/data/mult4x4/test.txt
+    valid_file: str = ''            # set: each stage keeps its checkpoint that scores best here
     # every model has the teacher's shape
     n_layer: int = 4
     n_head: int = 4
@@ -123,10 +124,11 @@ def parse_config(argv):
 # ----------------------------------------------------------------------------- data
 
 class Data:
-    """Train and test sets in both layouts, on the device, with one compact vocabulary."""
+    """Train, test (and valid) sets in both layouts, on the device, with one vocabulary.
+    Evaluation reads `test`; selection on validation points it at the valid set for a moment."""
 
     def __init__(self, cfg, device):
-        self.device = device
+        self.device, self.split = device, 'test'
         if cfg.test_file:
             test = data.read_file(cfg.test_file)
         if cfg.train_file:
@@ -140,18 +142,29 @@ class Data:
                 train = [data.parse_line(s) for s in
                          data.generate_multiplication(n, m, cfg.train_size, cfg.seed, exclude=held_out)]
         # GPT-2's weights need its whole table; from scratch, the ids the task uses are enough
-        self.vocab = data.Vocab(None if cfg.init_from else [t for e in train + test for t in data.layout_ids(e, 'cot')])
-        self.train = {k: data.tokenize(train, k, self.vocab, device) for k in ('cot', 'nocot')}
-        self.test = {k: data.tokenize(test, k, self.vocab, device) for k in ('cot', 'nocot')}
-        self.test_examples = test
+        valid = data.read_file(cfg.valid_file) if cfg.valid_file else []
+        self.vocab = data.Vocab(None if cfg.init_from else
+                                [t for e in train + test + valid for t in data.layout_ids(e, 'cot')])
+        tokens = lambda exs: {k: data.tokenize(exs, k, self.vocab, device) for k in ('cot', 'nocot')}
+        self.train = tokens(train)
+        self.sets = {'test': (tokens(test), test), 'valid': (tokens(valid), valid) if valid else None}
         # sequence lengths, fixed per data set so the hot path never asks the device
         self.T = {k: self.train[k].idx.size(1) for k in ('cot', 'nocot')}
         self.T['input'] = int(self.train['nocot'].sep1.max()) + 1
-        self.block_size = max(self.T['cot'], self.test['cot'].idx.size(1))
+        self.block_size = max(self.T['cot'], *(t['cot'].idx.size(1) for t, _ in filter(None, self.sets.values())))
         if cfg.init_from:
             if self.block_size > 1024:
                 raise ValueError(f'the longest example has {self.block_size} tokens, more than GPT-2\'s 1024')
             self.block_size = 1024
+
+
+    @property
+    def test(self):
+        return self.sets[self.split][0]
+
+    @property
+    def test_examples(self):
+        return self.sets[self.split][1]
 
 
 def parse_task(task):
@@ -294,15 +307,33 @@ def train(cfg, D, name, models, loss_fn, steps, tokens_per_step, evaluate=None):
         if save_now:
             save(cfg, name, models, step=step, optimizer=opt.state_dict(), seconds=seconds + time.time() - t0,
                  rng=[gen.get_state(), torch.get_rng_state()])
-        if cfg.eval_interval and step % cfg.eval_interval == 0 and step < steps and evaluate:
+        if cfg.eval_interval and step % cfg.eval_interval == 0 and evaluate and (step < steps or cfg.valid_file):
             for m in models.values():
                 m.eval()
-            evaluate()
+            validate(cfg, D, name, models, evaluate, step) if cfg.valid_file else evaluate()
             for m in models.values():
                 m.train()
     for m in models.values():
         m.eval()
+    if cfg.valid_file and evaluate:
+        if not cfg.eval_interval or steps % cfg.eval_interval:
+            validate(cfg, D, name, models, evaluate, steps)  # the last step is a candidate too
+        best = checkpoint(cfg, D, name + '.best')
+        restore(ckpt_path(cfg, name + '.best'), models, best['models'])
+        print(f'{name}: keeping step {best["step"]}, the best on {cfg.valid_file} ({best["score"]:.4f})')
     return seconds + time.time() - t0, loss_v
+
+
+def validate(cfg, D, name, models, evaluate, step):
+    """Selection on validation: NAME.best.pt keeps the weights that have scored best so far
+    (a file, so a resumed run remembers it)."""
+    D.split = 'valid'
+    score = evaluate()
+    D.split = 'test'
+    score = score['accuracy_before_coupling'] if isinstance(score, dict) else score
+    best = checkpoint(cfg, D, name + '.best')
+    if best is None or score > best['score']:
+        save(cfg, name + '.best', models, score=score, step=step)
 
 
 def lr_at(cfg, step, steps):
@@ -356,7 +387,7 @@ def accuracy(cfg, D, name, generate, show=3):
     truth = D.test['nocot'].answers
     right = [data.normalize_answer(p) == data.normalize_answer(t) for p, t in zip(preds, truth)]
     acc = sum(right) / len(right)
-    print(f'{name:8s} accuracy {acc:.4f} on {len(right)} test examples ({len(right) / seconds:.0f} ex/s)')
+    print(f'{name:8s} accuracy {acc:.4f} on {len(right)} {D.split} examples ({len(right) / seconds:.0f} ex/s)')
     wrong = [i for i, r in enumerate(right) if not r][:show]
     for i in wrong:
         print(f'         mistake: {data.show(D.test_examples[i], preds[i])}')

@@ -1,9 +1,10 @@
 # The paper's GSM8K recipe on GPT-2 medium: every model starts from GPT-2, AdamW lr 5e-5, weight
-# decay 0.01, batch 32, constant LR, teacher 15 epochs, the other stages up to 40 epochs (the
-# paper picks each stage's checkpoint on validation). Needs a GPU, the internet once (GPT-2's
-# weights) and GSM8K-Aug (see the README). One epoch of GSM8K-Aug is about 12,050 steps.
+# decay 0.01, batch 32, constant LR, teacher 15 epochs, the other stages up to 40 epochs with
+# each stage's checkpoint picked on validation every epoch. Needs a GPU, the internet once
+# (GPT-2's weights) and GSM8K-Aug (see the README). One epoch of GSM8K-Aug is about 12,050 steps.
 train_file = 'data/gsm8k_aug/train.txt'
 test_file = '../shared/data/gsm8k/test.txt'
+valid_file = '../shared/data/gsm8k/valid.txt'   # each stage keeps its best checkpoint on it
 init_from = 'gpt2-medium'
 n_layer = 24
 n_head = 16

@@ -204,3 +204,17 @@ def test_gsm8k_pipeline_runs_and_learns(tmp_path):
     vocab = torch.load(tmp_path / 'teacher.pt', weights_only=True)['models']['teacher']['lm_head.weight'].size(0)
     assert report['stages']['teacher']['final_loss'] < 0.8 * math.log(vocab)  # uniform guessing is log V
     assert set(report['results']) >= {'nocot', 'explicit', 'implicit'}
+
+
+def test_selection_on_validation(tmp_path):
+    valid = tmp_path / 'valid.txt'
+    valid.write_text('\n'.join(train.data.generate_multiplication(2, 2, 20, seed=7)) + '\n')
+    p = run(SMOKE, '--stage=teacher', f'--valid_file={valid}', '--eval_interval=2', '--teacher_steps=6',
+            f'--out_dir={tmp_path}')
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.count('valid examples') == 3 and 'teacher: keeping step' in p.stdout
+    best = torch.load(tmp_path / 'teacher.best.pt', weights_only=True)
+    final = torch.load(tmp_path / 'teacher.pt', weights_only=True)
+    assert best['step'] in (2, 4, 6) and f'keeping step {best["step"]}' in p.stdout
+    for k, v in best['models']['teacher'].items():
+        assert torch.equal(v, final['models']['teacher'][k])  # the final checkpoint is the best one
