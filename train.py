@@ -104,7 +104,7 @@ def parse_config(argv):
         else:
             if not os.path.isfile(arg):
                 fail(f'config file {arg} does not exist')
-            scope = {}
+            scope = {'__file__': arg}
             exec(compile(open(arg).read(), arg, 'exec'), scope)
             for key, value in scope.items():
                 if not key.startswith('_'):

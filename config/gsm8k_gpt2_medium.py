@@ -1,28 +1,7 @@
-# The paper's GSM8K recipe on GPT-2 medium: every model starts from GPT-2, AdamW lr 5e-5, weight
-# decay 0.01, batch 32, constant LR, teacher 15 epochs, the other stages up to 40 epochs with
-# each stage's checkpoint picked on validation every epoch. Needs a GPU, the internet once
-# (GPT-2's weights) and GSM8K-Aug (see the README). One epoch of GSM8K-Aug is about 12,050 steps.
-train_file = 'data/gsm8k_aug/train.txt'
-test_file = '../shared/data/gsm8k/test.txt'
-valid_file = '../shared/data/gsm8k/valid.txt'   # each stage keeps its best checkpoint on it
+# The paper's GSM8K recipe (config/gsm8k_gpt2.py) on GPT-2 medium, 24 layers.
+import os as _os
+exec(open(_os.path.join(_os.path.dirname(__file__), 'gsm8k_gpt2.py')).read())
 init_from = 'gpt2-medium'
 n_layer = 24
 n_head = 16
 n_embd = 1024
-init_from_teacher = False      # as in the paper: student and emulator start from GPT-2 too
-mixture = True                 # several reasoning paths per question: the mixture emulator
-learning_rate = 5e-5
-weight_decay = 0.01
-batch_size = 32
-decay_lr = False
-warmup_steps = 0
-nocot_steps = 12050 * 15
-nocot_full = False
-teacher_steps = 12050 * 15
-student_steps = 12050 * 40
-emulator_steps = 12050 * 40
-couple_steps = 12050 * 40
-eval_interval = 12050
-eval_batch_size = 64
-ckpt_interval = 2000
-log_interval = 100
