@@ -120,16 +120,21 @@ def normalize_answer(s):
 
 # ----------------------------------------------------------------------------- tokens
 
-def layout_ids(ex, layout):
-    """GPT-2 ids of one example in the `cot` or `nocot` layout (DESIGN section 2). The space
-    before each eos stays its own token (220), as in the paper."""
+def layout_text(ex, layout):
+    """One example as text in the `cot` or `nocot` layout (DESIGN section 2), or its `input` alone."""
     assert layout in ('cot', 'nocot', 'input'), layout
     text = f' {ex.input} {EOS}'
     if layout == 'cot':
         text += f' {ex.cot} {EOS}'
     if layout != 'input':
         text += f' #### {ex.answer} {EOS}'
-    return encoding().encode(text, allowed_special={EOS})
+    return text
+
+
+def layout_ids(ex, layout):
+    """GPT-2 ids of one example in `layout`. The space before each eos stays its own token
+    (220), as in the paper."""
+    return encoding().encode(layout_text(ex, layout), allowed_special={EOS})
 
 
 class Vocab:
@@ -137,9 +142,10 @@ class Vocab:
     otherwise a compact table of just the ids a task uses, which shrinks wte and lm_head."""
 
     def __init__(self, ids=None):
-        self.ids = None if ids is None else sorted(set(ids) | {encoding().eot_token})
-        if self.ids is not None:
-            self._to_model = {g: i for i, g in enumerate(self.ids)}
+        self.ids = None if ids is None else sorted({int(i) for i in np.unique(ids)} | {encoding().eot_token})
+        if self.ids is not None:  # a lookup table: GPT-2 id -> model id, -1 where the task has none
+            self._lut = np.full(encoding().n_vocab, -1, dtype=np.int64)
+            self._lut[self.ids] = np.arange(len(self.ids))
 
     def __len__(self):
         return encoding().n_vocab if self.ids is None else len(self.ids)
@@ -149,13 +155,17 @@ class Vocab:
         return self.encode([encoding().eot_token])[0]
 
     def encode(self, gpt2_ids):
+        return self.encode_array(np.asarray(gpt2_ids, dtype=np.int64)).tolist()
+
+    def encode_array(self, gpt2_ids):
         if self.ids is None:
-            return list(gpt2_ids)
-        missing = {g for g in gpt2_ids if g not in self._to_model}
-        if missing:
-            raise ValueError(f'tokens {sorted(encoding().decode([g]) for g in missing)} are not in '
-                             f'this model\'s compact vocabulary (built from its training data)')
-        return [self._to_model[g] for g in gpt2_ids]
+            return gpt2_ids
+        out = self._lut[gpt2_ids]
+        if (out < 0).any():
+            missing = sorted({encoding().decode([g]) for g in gpt2_ids[out < 0].tolist()})
+            raise ValueError(f'tokens {missing} are not in this model\'s compact vocabulary '
+                             f'(built from its training data)')
+        return out
 
     def decode(self, model_ids):
         ids = model_ids if self.ids is None else [self.ids[i] for i in model_ids]
@@ -180,23 +190,43 @@ class Tokenized:
         return Tokenized(**move, answers=self.answers)
 
 
-def tokenize(examples, layout, vocab, device='cpu'):
-    """Examples -> Tokenized in `layout`. Labels cover everything after sep1."""
-    rows = [vocab.encode(layout_ids(ex, layout)) for ex in examples]
-    N, T, eos = len(rows), max(map(len, rows)), vocab.eos
-    idx = np.full((N, T), eos, dtype=np.int64)
-    labels = np.full((N, T), -1, dtype=np.int64)
-    sep1, sep2 = np.zeros(N, dtype=np.int64), np.full(N, -1, dtype=np.int64)
-    for i, r in enumerate(rows):
-        idx[i, :len(r)] = r
-        eos_at = [p for p, t in enumerate(r) if t == eos]
-        sep1[i] = eos_at[0]
-        if layout == 'cot':
-            sep2[i] = eos_at[1]
-        labels[i, sep1[i]:len(r) - 1] = r[sep1[i] + 1:]  # predict every token after sep1
-    t = lambda a: torch.from_numpy(a).to(device)
+def encode(examples):
+    """Examples -> (GPT-2 ids (N, T) in the cot layout, right-padded with eos; lengths (N,);
+    answers). The one pass of the tokenizer over a data set."""
+    enc = encoding()
+    rows = [enc.encode(layout_text(ex, 'cot'), allowed_special={EOS}) for ex in examples]
     lengths = np.array([len(r) for r in rows], dtype=np.int64)
-    return Tokenized(t(idx), t(labels), t(sep1), t(sep2), t(lengths), [ex.answer for ex in examples])
+    gpt2 = np.full((len(rows), int(lengths.max())), enc.eot_token, dtype=np.int64)
+    gpt2[np.arange(gpt2.shape[1]) < lengths[:, None]] = np.concatenate(rows)
+    return gpt2, lengths, [ex.answer for ex in examples]
+
+
+def tokenize(encoded, vocab, device='cpu'):
+    """encode()'s output -> {'cot': Tokenized, 'nocot': Tokenized}. The nocot rows are the cot
+    tokens without the span (sep1, sep2], which is exact because the eos tokens cut GPT-2's
+    encoding into independent pieces. Labels cover everything after sep1."""
+    gpt2, lengths, answers = encoded
+    N, T = gpt2.shape
+    pos = np.arange(T)
+    is_eos = (gpt2 == encoding().eot_token) & (pos < lengths[:, None])
+    sep1 = is_eos.argmax(1)                                                 # the first eos
+    sep2 = np.where(pos > sep1[:, None], is_eos, False).argmax(1)           # the second
+    keep = (pos <= sep1[:, None]) | (pos > sep2[:, None])                   # nocot: drop the CoT
+    order = np.argsort(~keep, axis=1, kind='stable')                        # kept tokens first, in order
+    nocot_len = lengths - (sep2 - sep1)
+    return dict(cot=_tokenized(gpt2, lengths, sep1, sep2, vocab, answers, device),
+                nocot=_tokenized(np.take_along_axis(gpt2, order, 1)[:, :int(nocot_len.max())], nocot_len,
+                                 sep1, np.full(N, -1), vocab, answers, device))
+
+
+def _tokenized(gpt2, lengths, sep1, sep2, vocab, answers, device):
+    idx = vocab.encode_array(gpt2)                                          # (N, T)
+    pos = np.arange(idx.shape[1])
+    idx = np.where(pos < lengths[:, None], idx, vocab.eos)                  # pad with eos
+    # position p predicts token p + 1, for every p from sep1 to the row's last token but one
+    labels = np.where((pos >= sep1[:, None]) & (pos < lengths[:, None] - 1), np.roll(idx, -1, 1), -1)
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)).to(device)
+    return Tokenized(t(idx), t(labels), t(sep1), t(sep2), t(lengths), answers)
 
 
 def equal_length_groups(lengths, batch_size):

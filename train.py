@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
 
 import data
@@ -67,6 +68,8 @@ class Config:
     couple_steps: int = 300
     # logging and evaluation
     log_interval: int = 50
+    compile: bool = False           # torch.compile every transformer block (worth it on a GPU)
+    peak_flops: float = 0.0         # the device's peak FLOP/s (e.g. 989e12, H100 bf16 dense): prints MFU
     eval_interval: int = 0          # 0: evaluate at the end of each stage only
     ckpt_interval: int = 100        # steps between checkpoints inside a stage (a rerun resumes there)
     eval_batch_size: int = 500
@@ -143,11 +146,10 @@ class Data:
                          data.generate_multiplication(n, m, cfg.train_size, cfg.seed, exclude=held_out)]
         # GPT-2's weights need its whole table; from scratch, the ids the task uses are enough
         valid = data.read_file(cfg.valid_file) if cfg.valid_file else []
-        self.vocab = data.Vocab(None if cfg.init_from else
-                                [t for e in train + test + valid for t in data.layout_ids(e, 'cot')])
-        tokens = lambda exs: {k: data.tokenize(exs, k, self.vocab, device) for k in ('cot', 'nocot')}
-        self.train = tokens(train)
-        self.sets = {'test': (tokens(test), test), 'valid': (tokens(valid), valid) if valid else None}
+        encoded = [data.encode(exs) if exs else None for exs in (train, test, valid)]
+        self.vocab = data.Vocab(None if cfg.init_from else np.concatenate([e[0].ravel() for e in encoded if e]))
+        self.train, test_set, valid_set = (data.tokenize(e, self.vocab, device) if e else None for e in encoded)
+        self.sets = {'test': (test_set, test), 'valid': (valid_set, valid) if valid else None}
         # sequence lengths, fixed per data set so the hot path never asks the device
         self.T = {k: self.train[k].idx.size(1) for k in ('cot', 'nocot')}
         self.T['input'] = int(self.train['nocot'].sep1.max()) + 1
@@ -185,10 +187,15 @@ def gpt_config(cfg, D):
 def make(cfg, D, kind):
     gc = gpt_config(cfg, D)
     if kind in ('nocot', 'teacher'):
-        return GPT(gc)
-    if kind == 'student':
-        return Student(gc)
-    return Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
+        model = GPT(gc)
+    elif kind == 'student':
+        model = Student(gc)
+    else:
+        model = Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
+    if cfg.compile:  # block by block: the hooks between blocks stay plain Python
+        for block in (model if isinstance(model, GPT) else model.gpt).transformer.h:
+            block.compile()
+    return model
 
 
 def start(cfg, D, kind, seed):
@@ -264,12 +271,13 @@ def load(cfg, D, name):
 
 # ----------------------------------------------------------------------------- training
 
-def train(cfg, D, name, models, loss_fn, steps, tokens_per_step, evaluate=None):
+def train(cfg, D, name, models, loss_fn, steps, evaluate=None):
     """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`.
     `models` (name -> module) are checkpointed every ckpt_interval steps; what has trainable
     parameters trains. A rerun resumes from the last checkpoint, bit for bit.
     Returns (training seconds, the last step's loss)."""
     N, device = len(D.train['nocot']), D.device
+    tokens, work = (cfg.batch_size * c for c in costs(cfg, D)[name.removesuffix('_full')])  # per step
     opt = configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=device.type)
     params = [p for g in opt.param_groups for p in g['params']]
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
@@ -301,8 +309,9 @@ def train(cfg, D, name, models, loss_fn, steps, tokens_per_step, evaluate=None):
                 sys.exit(f'error: {name} loss is {loss_v} at step {step}; nothing was saved from this step on. '
                          f'Try a lower --learning_rate (now {cfg.learning_rate}) or --grad_clip')
             dt = (time.time() - t_log) / (step - last)
+            mfu = f' mfu {100 * work / dt / cfg.peak_flops:4.1f}%' if cfg.peak_flops else ''
             print(f'{name:8s} step {step:5d}/{steps} loss {loss_v:.4f} {1000 * dt:6.1f} ms/step '
-                  f'{tokens_per_step / dt:9.0f} tok/s', flush=True)
+                  f'{tokens / dt:9.0f} tok/s{mfu}', flush=True)
             t_log, last = time.time(), step
         if save_now:
             save(cfg, name, models, step=step, optimizer=opt.state_dict(), seconds=seconds + time.time() - t0,
@@ -432,18 +441,19 @@ def stage_nocot(cfg, D):
     """The no-CoT baseline: a GPT trained on ` {input} {eos} #### {answer} {eos}`, once for
     nocot_steps (the per-stage budget) and, with nocot_full, once more from scratch on the
     training FLOPs of the whole pipeline, so neither comparison flatters implicit CoT."""
-    per_example = flops([(make(cfg, D, 'nocot'), D.T['nocot'])])
+    cost = costs(cfg, D)
+    per_example = cost['nocot'][1]
     runs = [('nocot', cfg.nocot_steps)]
-    if cfg.nocot_full:
-        runs.append(('nocot_full', math.ceil(pipeline_flops(cfg, D) / (per_example * cfg.batch_size))))
+    if cfg.nocot_full:  # the FLOPs of teacher + student + emulator + coupling
+        pipeline = sum(cost[s][1] * getattr(cfg, f'{s}_steps') for s in ('teacher', 'student', 'emulator', 'couple'))
+        runs.append(('nocot_full', math.ceil(pipeline / per_example)))
     tr = D.train['nocot']
     for name, steps in runs:
         if finished(cfg, D, name):
             continue
         model = start(cfg, D, 'nocot', cfg.seed)
         evaluate = lambda: accuracy(cfg, D, name, generators(cfg, D, {'nocot': model})['nocot'])
-        trained = train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps,
-                        cfg.batch_size * D.T['nocot'], evaluate)
+        trained = train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps, evaluate)
         finish(cfg, name, {'nocot': model}, trained, steps, accuracy=evaluate(),
                flops=per_example * cfg.batch_size * steps)
 
@@ -453,18 +463,18 @@ def finish(cfg, name, models, trained, steps, **result):
     save(cfg, name, models, done=True, result=dict(result, train_seconds=trained[0], final_loss=trained[1], steps=steps))
 
 
-def pipeline_flops(cfg, D):
-    """Training FLOPs of teacher + student + emulator + coupling, from the shapes alone."""
-    with torch.device('meta'):
+def costs(cfg, D):
+    """Per training example of each stage: (tokens processed, approximate training FLOPs)."""
+    with torch.device('meta'):  # shapes only, no memory
         gpt, student, emulator = make(cfg, D, 'teacher'), make(cfg, D, 'student'), make(cfg, D, 'emulator')
     T = D.T
-    couple = ([(student, T['nocot'])], [(emulator, T['input'])]) if cfg.freeze_emulator else \
-        ([(student, T['nocot']), (emulator, T['input'])], [])
-    per_example = (cfg.teacher_steps * flops([(gpt, T['cot'])])
-                   + cfg.student_steps * flops([(student, T['nocot'])], [(gpt, T['cot'])])
-                   + cfg.emulator_steps * flops([(emulator, T['input'])], [(gpt, T['cot'])])
-                   + cfg.couple_steps * flops(*couple))
-    return per_example * cfg.batch_size
+    emu = [(emulator, T['input'])]
+    return dict(nocot=(T['nocot'], flops([(gpt, T['nocot'])])),
+                teacher=(T['cot'], flops([(gpt, T['cot'])])),
+                student=(T['nocot'], flops([(student, T['nocot'])], [(gpt, T['cot'])])),
+                emulator=(T['input'], flops(emu, [(gpt, T['cot'])])),
+                couple=(T['nocot'] + T['input'], flops([(student, T['nocot'])] + ([] if cfg.freeze_emulator else emu),
+                                                       emu if cfg.freeze_emulator else [])))
 
 
 def stage_teacher(cfg, D):
@@ -474,7 +484,7 @@ def stage_teacher(cfg, D):
     tr = D.train['cot']
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
     trained = train(cfg, D, 'teacher', {'teacher': model}, lambda r: model(tr.idx[r], tr.labels[r])[1],
-                    cfg.teacher_steps, cfg.batch_size * D.T['cot'], evaluate)
+                    cfg.teacher_steps, evaluate)
     finish(cfg, 'teacher', {'teacher': model}, trained, cfg.teacher_steps, accuracy=evaluate())
 
 
@@ -500,8 +510,7 @@ def stage_student(cfg, D):
     tr = D.train['nocot']
     loss_fn = lambda r: student(tr.idx[r], tr.sep1[r], teacher_states(cfg, D, teacher, r)[0], tr.labels[r])[1]
     evaluate = lambda: accuracy(cfg, D, 'student', generators(cfg, D, {'teacher': teacher, 'student': student})['mindread'])
-    trained = train(cfg, D, 'student', {'student': student}, loss_fn, cfg.student_steps,
-                    cfg.batch_size * D.T['nocot'], evaluate)
+    trained = train(cfg, D, 'student', {'student': student}, loss_fn, cfg.student_steps, evaluate)
     finish(cfg, 'student', {'student': student}, trained, cfg.student_steps, accuracy=evaluate())
 
 
@@ -524,7 +533,7 @@ def stage_emulator(cfg, D):
         print(f'emulator FVU per layer {fmt(fvu)}')
         acc = accuracy(cfg, D, 'implicit', generators(cfg, D, {**models, 'emulator': emulator})['implicit'])
         return dict(fvu=fvu, accuracy_before_coupling=acc)
-    trained = train(cfg, D, 'emulator', {'emulator': emulator}, loss_fn, cfg.emulator_steps, cfg.batch_size * P, evaluate)
+    trained = train(cfg, D, 'emulator', {'emulator': emulator}, loss_fn, cfg.emulator_steps, evaluate)
     finish(cfg, 'emulator', {'emulator': emulator}, trained, cfg.emulator_steps, **evaluate())
 
 
@@ -562,7 +571,7 @@ def stage_couple(cfg, D):
         return student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
     models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
-    trained = train(cfg, D, 'couple', models, loss_fn, cfg.couple_steps, cfg.batch_size * (D.T['nocot'] + P), evaluate)
+    trained = train(cfg, D, 'couple', models, loss_fn, cfg.couple_steps, evaluate)
     finish(cfg, 'couple', models, trained, cfg.couple_steps, accuracy=evaluate())
 
 

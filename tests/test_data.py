@@ -55,7 +55,7 @@ def test_layouts_and_seps():
     assert nocot[:11] == cot[:11] and nocot[11:] == cot[59:]
     assert enc.decode(nocot) == ' 9 1 7 3 * 9 4 3 3 <|endoftext|> #### 1 3 9 4 5 4 2 1 <|endoftext|>'
     vocab = data.Vocab(cot)
-    t = data.tokenize([ex], 'cot', vocab)
+    t = data.tokenize(data.encode([ex]), vocab)['cot']
     assert (t.sep1.item(), t.sep2.item()) == (10, 58)
     assert (t.labels[0, :10] == -1).all()           # input and sep1 itself are never predicted
     assert t.labels[0, 10:-1].tolist() == vocab.encode(cot[11:])  # everything after sep1 is
@@ -67,7 +67,7 @@ def test_compact_vocab_roundtrip_and_padding():
     exs = [data.parse_line(s) for s in lines]
     vocab = data.Vocab([t for e in exs for t in data.layout_ids(e, 'cot')])
     assert len(vocab) < 30 and len(data.Vocab()) == 50257
-    t = data.tokenize(exs, 'nocot', vocab)
+    t = data.tokenize(data.encode(exs), vocab)['nocot']
     assert t.idx.shape == (100, int(t.lengths.max()))
     assert (t.lengths[:50] < t.lengths[50:]).all()
     short = t.idx[0, t.lengths[0]:]
@@ -78,7 +78,7 @@ def test_compact_vocab_roundtrip_and_padding():
 
 def test_batches_stay_on_device():
     exs = [data.parse_line(s) for s in data.generate_multiplication(2, 2, 20, seed=0)]
-    t = data.tokenize(exs, 'cot', data.Vocab([t for e in exs for t in data.layout_ids(e, 'cot')]))
+    t = data.tokenize(data.encode(exs), data.Vocab([t for e in exs for t in data.layout_ids(e, 'cot')]))['cot']
     idx, labels, sep1, sep2 = data.get_batch(t, 8, torch.Generator().manual_seed(0))
     assert idx.shape == labels.shape == (8, t.idx.size(1)) and sep1.shape == sep2.shape == (8,)
     assert idx.device == t.idx.device
@@ -117,3 +117,16 @@ def test_equal_length_groups_and_read_answer():
     assert groups == [[1, 4], [0, 2], [3]]
     assert data.read_answer(' 1 2 + 3 <|endoftext|> #### 4 5 <|endoftext|> #### 9') == '4 5'
     assert data.read_answer(' #### 1,000 <|endoftext|>') == '1,000' and data.read_answer(' 1 2 3') == ''
+
+
+def test_nocot_rows_equal_direct_encoding():
+    lines = data.generate_multiplication(2, 2, 30, seed=0) + data.generate_multiplication(4, 3, 30, seed=0)
+    gsm = os.path.join(DATA, 'gsm8k', 'valid.txt')
+    exs = [data.parse_line(s) for s in lines] + (data.read_file(gsm)[:50] if os.path.isfile(gsm) else [])
+    vocab = data.Vocab()
+    t = data.tokenize(data.encode(exs), vocab)
+    for i, ex in enumerate(exs):
+        for layout in ('cot', 'nocot'):
+            row = t[layout].idx[i, :t[layout].lengths[i]].tolist()
+            assert row == data.layout_ids(ex, layout), (layout, ex.input[:40])
+        assert t['nocot'].sep1[i] == t['cot'].sep1[i] and t['cot'].idx[i, t['cot'].sep2[i]] == vocab.eos
