@@ -1,25 +1,8 @@
-# 5x5 multiplication on one GPU, from scratch: teacher, both baselines, student, emulator,
-# coupling and evaluation on the official test file, in one command. NOT YET RUN ON A GPU:
-# the step counts and sizes are a starting point, sized for an 8-minute budget.
+# 5x5 multiplication on one GPU: the 4x4 preset (config/mult4x4.py) on the longer task, with
+# more steps for the student and coupling. NOT YET RUN ON A GPU.
+import os as _os
+exec(open(_os.path.join(_os.path.dirname(__file__), 'mult4x4.py')).read())
 task = 'mult5x5'
-train_size = 808000            # the paper's training set size (test problems excluded)
 test_file = '../shared/data/mult5x5/test.txt'
-n_layer = 12                   # the paper's depth: the diagonal reads every ~4th CoT token
-n_head = 8
-n_embd = 256
-batch_size = 512
-learning_rate = 1e-3
-warmup_steps = 100
-nocot_steps = 2000
-nocot_full = False             # the whole pipeline's compute again would double the GPU time
-teacher_steps = 2000
 student_steps = 6000
-emulator_steps = 2000
 couple_steps = 6000
-log_interval = 200
-ckpt_interval = 1000
-eval_batch_size = 1000
-speed_examples = 200
-compile = True
-peak_flops = 989e12            # H100 SXM, bf16 dense; 989e12 for an H200 too
-device = 'cuda'

@@ -117,6 +117,29 @@ def test_gpt2_weights_map_onto_our_modules(tmp_path):
     torch.testing.assert_close(again(idx)[0], ours(idx)[0])
 
 
+def test_download_fetches_once(tmp_path):
+    import functools
+    import http.server
+    import threading
+    served = tmp_path / 'served'
+    served.mkdir()
+    (served / 'weights.bin').write_bytes(bytes(range(256)) * 4096)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)  # loopback only
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f'http://127.0.0.1:{server.server_address[1]}/weights.bin'
+        target = tmp_path / 'cache' / 'weights.bin'
+        assert download(url, str(target)) == str(target)
+        assert target.read_bytes() == (served / 'weights.bin').read_bytes()
+        (served / 'weights.bin').unlink()
+        assert download(url, str(target)) == str(target)  # cached: not fetched again
+        assert sorted(p.name for p in target.parent.iterdir()) == ['weights.bin']  # no .part left
+    finally:
+        server.shutdown()
+
+
 def test_failed_download_leaves_nothing(tmp_path):
     target = tmp_path / 'gpt2.safetensors'
     with pytest.raises(RuntimeError, match='run again'):
