@@ -49,3 +49,19 @@ def extract_states(teacher, idx, sep1, sep2, subset='diagonal', stride=0):
     rows = torch.arange(idx.size(0), device=idx.device)
     z = torch.stack([hiddens[layers[l]][rows, t[:, l]] for l in range(L)], 1)  # (B, L, C)
     return F.layer_norm(z.float(), z.shape[-1:]), t
+
+
+def picture(pieces, t, layers, fvu=None, width=30):
+    """The diagonal as text: one example's tokens from sep1 to sep2 (`pieces`, strings), under
+    each the layer(s) reading it, then per layer a bar of the emulator's FVU (shorter is better).
+    t: (L,) positions relative to pieces[0]; layers: the layer each l reads."""
+    readers = {}
+    for l, p in enumerate(t):
+        readers.setdefault(int(p), []).append(f'L{layers[l]}')
+    cols = [max(len(s), len(','.join(readers.get(p, [])))) + 1 for p, s in enumerate(pieces)]
+    lines = [''.join(s.ljust(w) for s, w in zip(pieces, cols)).rstrip(),
+             ''.join(','.join(readers.get(p, [])).ljust(w) for p, w in enumerate(cols)).rstrip()]
+    for l, v in enumerate(fvu or []):
+        bar = '-' if v is None else '#' * round(min(v, 1.0) * width) + '.' * (width - round(min(v, 1.0) * width))
+        lines.append(f'L{l:<3d}{bar} {"" if v is None else f"{v:.2f}"}'.rstrip())
+    return '\n'.join(lines)

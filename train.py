@@ -22,7 +22,7 @@ import data
 from emulator import Emulator
 from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student
-from teacher import SUBSETS, extract_states
+from teacher import SUBSETS, extract_states, grid_cells, picture
 
 STAGES = ('nocot', 'teacher', 'student', 'emulator', 'couple', 'eval')
 
@@ -597,7 +597,17 @@ def stage_eval(cfg, D, t_start):
     if cfg.nocot_full:
         results['nocot_full_compute'] = dict(accuracy=stages['nocot_full']['accuracy'],
                                              train_seconds=stages['nocot_full']['train_seconds'])
-    write_report(cfg, D, results, stages, time.time() - t_start)
+    write_report(cfg, D, results, stages, time.time() - t_start, diagonal_picture(cfg, D, stages['emulator']['fvu']))
+
+
+def diagonal_picture(cfg, D, fvu):
+    """Which teacher cell each layer reads, on the first test example, and the emulator's FVU."""
+    cot = D.test['cot']
+    s1, s2 = int(cot.sep1[0]), int(cot.sep2[0])
+    t, layers = grid_cells(cot.sep1[:1], cot.sep2[:1], cfg.n_layer, cfg.subset, cfg.stride)
+    pieces = [D.vocab.decode([i]).strip() or '_' for i in cot.idx[0, s1:s2 + 1].tolist()]
+    pieces = ['<eos>' if p == data.EOS else p for p in pieces]
+    return picture(pieces, (t[0] - s1).tolist(), layers, fvu)
 
 
 def device_name(device):
@@ -606,7 +616,7 @@ def device_name(device):
     return f'cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
 
 
-def write_report(cfg, D, results, stages, wall):
+def write_report(cfg, D, results, stages, wall, diagonal):
     report = dict(wall_seconds=wall, device=device_name(D.device), task=cfg.task,
                   test=cfg.test_file or f'{len(D.test["nocot"])} generated problems (seed {cfg.seed + 1})',
                   results=results, stages=stages, config=asdict(cfg))
@@ -624,7 +634,9 @@ def write_report(cfg, D, results, stages, wall):
                          f'{r["train_seconds"]:.0f} |')
     lines += ['', f'mind-reading student (teacher states): {stages["student"]["accuracy"]:.3f}; '
               f'emulator + student before coupling: {stages["emulator"]["accuracy_before_coupling"]:.3f}; '
-              f'emulator FVU per layer: {fmt(stages["emulator"]["fvu"])}', '']
+              f'emulator FVU per layer: {fmt(stages["emulator"]["fvu"])}', '',
+              f'The {cfg.subset} read by each layer (first test example), and how much of each z the',
+              'emulator leaves unexplained (FVU, shorter is better):', '', '```', diagonal, '```', '']
     with open(os.path.join(cfg.out_dir, 'report.md'), 'w') as f:
         f.write('\n'.join(lines))
     print('\n'.join(lines))

@@ -48,3 +48,18 @@ def test_extract_states_reads_the_stream_entering_each_block():
                 ref = F.layer_norm(hiddens[layers[l]][b, t[b, l]], (8,))
                 torch.testing.assert_close(z[b, l], ref)
     torch.testing.assert_close(z.mean(-1), torch.zeros(2, 3), atol=1e-5, rtol=0)  # no learned scale or bias
+
+
+def test_picture_marks_each_read_position_and_draws_fvu_bars():
+    from teacher import picture
+    pieces = ['<eos>', '6', '1', '5', '+', '0', '6', '8', '0', '_', '<eos>']
+    t, layers = grid_cells(torch.tensor([0]), torch.tensor([10]), 4)
+    text = picture(pieces, t[0].tolist(), layers, fvu=[None, 0.5, 0.1, 1.7], width=10)
+    row, marks = text.splitlines()[:2]
+    assert t[0].tolist() == [0, 3, 7, 10]
+    for l, p in enumerate(t[0].tolist()):  # each label sits in its token's column
+        start = marks.index(f'L{l}')
+        assert row[start:].startswith(pieces[p]) and (start == 0 or row[start - 1] == ' ')
+        assert len(row[:start].split()) == p  # exactly p tokens before it
+    bars = text.splitlines()[2:]
+    assert bars[0] == 'L0  -' and bars[1].count('#') == 5 and bars[2].count('#') == 1 and bars[3].count('#') == 10
