@@ -54,6 +54,7 @@ class Emulator(nn.Module):
         ctx, state = idx.new_zeros(B, C, dtype=torch.float), None  # ctx_{-1} = 0
 
         def step(l, x):
+            ### BEGIN SOLUTION emulator_step
             nonlocal ctx, state
             c = x[rows, sep1]                                            # (B, C) c_l
             m, ce = self.component(c, None if tokens is None else tokens[:, l], mode)
@@ -72,6 +73,7 @@ class Emulator(nn.Module):
                 ctx = torch.zeros_like(o)
             outs.append(o)
             return replace_at(x, sep1, self.out(torch.cat([o, ctx], -1)))
+            ### END SOLUTION
 
         self.gpt.body(idx, hook=step)
         zh = torch.stack(zh, 1).float()                                  # (B, L, C)

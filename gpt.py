@@ -47,6 +47,7 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x, cache=None):
         B, T, C = x.shape
+        ### BEGIN SOLUTION attention
         q, k, v = self.c_attn(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
         if cache is not None:  # decoding: attend to everything cached so far, then extend the cache
@@ -60,6 +61,7 @@ class CausalSelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, is_causal=causal,
                                            dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
+        ### END SOLUTION
         return self.resid_dropout(self.c_proj(y))
 
 
@@ -134,11 +136,13 @@ class GPT(nn.Module):
         pos = torch.arange(pos0, pos0 + T, device=idx.device)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))  # (B, T, C)
         hiddens = []
+        ### BEGIN SOLUTION hook
         for l, block in enumerate(self.transformer.h):
             if hook is not None:
                 x = hook(l, x)
             hiddens.append(x)  # the stream *entering* block l, as in the paper (HF hidden_states[:-1])
             x = block(x, None if caches is None else caches[l])
+        ### END SOLUTION
         return x, hiddens
 
     def forward(self, idx, targets=None, hook=None):

@@ -19,7 +19,9 @@ class Student(nn.Module):
 
     def hook(self, sep1, z):
         """Before block l, the stream at sep1 becomes mlp_l(z_l); every other position is untouched."""
+        ### BEGIN SOLUTION student_write
         return lambda l, x: replace_at(x, sep1, self.mlps[l](z[:, l]))  # z (B, L, C)
+        ### END SOLUTION
 
     def forward(self, idx, sep1, z, targets=None):
         """idx (B, T) nocot layout; the loss covers the answer only (the labels do the masking)."""

@@ -567,8 +567,10 @@ def stage_couple(cfg, D):
 
     def loss_fn(r):
         # a soft mixture choice keeps gradients flowing into the emulator's component scores
+        ### BEGIN SOLUTION coupling
         zh, _ = emulator(tr.idx[r, :P], tr.sep1[r], mode='soft')
         return student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
+        ### END SOLUTION
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
     models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
     trained = train(cfg, D, 'couple', models, loss_fn, cfg.couple_steps, evaluate)

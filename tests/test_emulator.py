@@ -3,6 +3,7 @@ import torch
 
 from emulator import Emulator
 from gpt import GPTConfig
+from conftest import needs
 
 CFG = GPTConfig(n_layer=4, n_head=2, n_embd=8, block_size=24, vocab_size=9)
 
@@ -12,6 +13,7 @@ def batch():
     return torch.randint(9, (4, 6)), torch.tensor([5, 5, 5, 5]), torch.randn(4, 4, 8)
 
 
+@needs('attention', 'hook', 'emulator_step')
 @pytest.mark.parametrize('use_lstm', [True, False])
 def test_predictions_loss_and_write_back(use_lstm):
     idx, sep1, z = batch()
@@ -30,6 +32,7 @@ def test_predictions_loss_and_write_back(use_lstm):
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for m in trained for p in m.parameters())
 
 
+@needs('attention', 'hook', 'emulator_step')
 def test_lstm_state_carries_across_layers():
     idx, sep1, z = batch()
     emu = Emulator(GPTConfig(n_layer=4, n_head=2, n_embd=8, block_size=24, vocab_size=9))
@@ -43,6 +46,7 @@ def test_lstm_state_carries_across_layers():
     assert not torch.allclose(zh2[:, 3], zh[:, 3])
 
 
+@needs('attention', 'hook', 'emulator_step')
 def test_mixture_modes():
     idx, sep1, z = batch()
     emu = Emulator(CFG, mixture_size=9)

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from gpt import GPT, GPTConfig, download, from_gpt2_state_dict, read_safetensors
+from conftest import needs
 
 
 def tiny(**kw):
@@ -11,6 +12,7 @@ def tiny(**kw):
     return GPT(GPTConfig(**cfg)).eval()
 
 
+@needs('attention', 'hook')
 def test_shapes_and_hiddens():
     model = tiny()
     idx = torch.randint(11, (2, 7))
@@ -23,6 +25,7 @@ def test_shapes_and_hiddens():
     torch.testing.assert_close(hiddens[1], model.transformer.h[0](hiddens[0]))
 
 
+@needs('attention', 'hook')
 def test_identity_hook_equals_no_hook():
     model = tiny()
     idx = torch.randint(11, (2, 7))
@@ -35,6 +38,7 @@ def test_identity_hook_equals_no_hook():
         torch.testing.assert_close(ha, hb)
 
 
+@needs('attention', 'hook')
 def test_write_at_position_p_before_layer_l():
     model = tiny()
     idx = torch.randint(11, (2, 8))
@@ -54,6 +58,7 @@ def test_write_at_position_p_before_layer_l():
     assert (logits[:, p:] - base_logits[:, p:]).abs().amax(-1).min() > 1e-6  # every later position moved
 
 
+@needs('attention', 'hook')
 def test_cached_generation_equals_recomputation():
     model = tiny(n_layer=2, vocab_size=13)
     idx = torch.randint(13, (3, 5))
@@ -68,6 +73,7 @@ def test_cached_generation_equals_recomputation():
     assert torch.equal(out, seq)
 
 
+@needs('attention', 'hook')
 def test_generation_stops_at_stop_token():
     model = tiny()
     idx = torch.randint(11, (2, 4))
@@ -79,6 +85,7 @@ def test_generation_stops_at_stop_token():
     assert all((row[4:] == stop).any() for row in out) or out.size(1) == full.size(1)
 
 
+@needs('attention', 'hook')
 def test_loss_ignores_masked_targets():
     model = tiny()
     idx = torch.randint(11, (2, 6))
@@ -98,6 +105,7 @@ def test_tied_embeddings_and_optimizer_groups():
     assert sum(p.numel() for g in opt.param_groups for p in g['params']) == sum(p.numel() for p in model.parameters())
 
 
+@needs('attention', 'hook')
 def test_gpt2_weights_map_onto_our_modules(tmp_path):
     transformers = pytest.importorskip('transformers', reason='HuggingFace transformers (a test-only tool) is absent')
     safetensors = pytest.importorskip('safetensors.torch', reason='safetensors (comes with transformers) is absent')

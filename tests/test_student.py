@@ -2,10 +2,12 @@ import torch
 
 from gpt import GPT, GPTConfig
 from student import Student
+from conftest import needs
 
 CFG = GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=24, vocab_size=9)
 
 
+@needs('attention', 'hook', 'student_write')
 def test_student_writes_mlp_of_z_at_sep1_before_every_block():
     torch.manual_seed(0)
     student = Student(CFG).eval()
@@ -20,6 +22,7 @@ def test_student_writes_mlp_of_z_at_sep1_before_every_block():
     assert not torch.allclose(hiddens[1][0, 4:], plain[1][0, 4:])  # later positions read the write
 
 
+@needs('attention', 'hook', 'student_write')
 def test_student_loss_and_gradients_reach_z():
     torch.manual_seed(0)
     student = Student(CFG)
@@ -32,6 +35,7 @@ def test_student_loss_and_gradients_reach_z():
     assert z.grad.abs().sum(-1).gt(0).all()  # every layer's state matters
 
 
+@needs('attention', 'hook', 'student_write')
 def test_student_generation_matches_recomputation():
     torch.manual_seed(1)
     student = Student(CFG).eval()

@@ -3,13 +3,16 @@ import torch.nn.functional as F
 
 from gpt import GPT, GPTConfig
 from teacher import diagonal_positions, extract_states, grid_cells
+from conftest import needs
 
 
+@needs('diagonal')
 def test_diagonal_of_the_4x4_example():
     t = diagonal_positions(torch.tensor([10]), torch.tensor([58]), 12)
     assert t.tolist() == [[10, 14, 19, 23, 27, 32, 36, 41, 45, 49, 54, 58]]
 
 
+@needs('diagonal')
 def test_each_row_has_its_own_spacing():
     sep1, sep2 = torch.tensor([10, 10, 5]), torch.tensor([58, 22, 6])
     t = diagonal_positions(sep1, sep2, 4)
@@ -17,6 +20,7 @@ def test_each_row_has_its_own_spacing():
     assert (t[:, 0] == sep1).all() and (t[:, -1] == sep2).all()
 
 
+@needs('diagonal')
 def test_grid_subsets_and_stride():
     sep1, sep2 = torch.tensor([3, 4]), torch.tensor([9, 16])
     diag, layers = grid_cells(sep1, sep2, 4)
@@ -33,6 +37,7 @@ def test_grid_subsets_and_stride():
     assert t.tolist() == [[3, 6, 9, 9], [4, 7, 10, 13]]  # clamped to sep2
 
 
+@needs('attention', 'hook', 'diagonal')
 def test_extract_states_reads_the_stream_entering_each_block():
     torch.manual_seed(0)
     teacher = GPT(GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=20, vocab_size=9)).eval()
@@ -50,6 +55,7 @@ def test_extract_states_reads_the_stream_entering_each_block():
     torch.testing.assert_close(z.mean(-1), torch.zeros(2, 3), atol=1e-5, rtol=0)  # no learned scale or bias
 
 
+@needs('diagonal')
 def test_picture_marks_each_read_position_and_draws_fvu_bars():
     from teacher import picture
     pieces = ['<eos>', '6', '1', '5', '+', '0', '6', '8', '0', '_', '<eos>']

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import train
-from conftest import ROOT
+from conftest import ROOT, needs
 
 SMOKE = os.path.join(ROOT, 'config', 'smoke.py')
 
@@ -26,6 +26,7 @@ def smoke_run(tmp_path_factory):
     return out, p.stdout
 
 
+@needs()
 def test_all_runs_every_stage_and_writes_the_report(smoke_run):
     out, stdout = smoke_run
     for stage in train.STAGES:
@@ -43,6 +44,7 @@ def test_all_runs_every_stage_and_writes_the_report(smoke_run):
     assert 'ms/step' in stdout and 'tok/s' in stdout and 'mistake:' in stdout
 
 
+@needs()
 def test_a_stage_loads_the_previous_checkpoint(smoke_run, tmp_path):
     out, _ = smoke_run
     p = run(SMOKE, '--stage=student', f'--out_dir={tmp_path}')
@@ -52,6 +54,7 @@ def test_a_stage_loads_the_previous_checkpoint(smoke_run, tmp_path):
     assert 'implicit' in p.stdout
 
 
+@needs('attention', 'hook', 'emulator_step', 'student_write')
 def test_coupling_trains_the_emulator_through_the_student():
     cfg = train.parse_config([SMOKE])
     D = train.Data(cfg, torch.device('cpu'))
@@ -115,6 +118,7 @@ def timeless(report):
     return strip({'results': report['results'], 'stages': report['stages']})
 
 
+@needs()
 def test_killed_runs_resume_to_the_same_report(smoke_run, tmp_path):
     out = tmp_path / 'out'
     killer = tmp_path / 'killer.py'
@@ -135,6 +139,7 @@ def test_killed_runs_resume_to_the_same_report(smoke_run, tmp_path):
     assert timeless(got) == timeless(want)
 
 
+@needs()
 def test_same_seed_same_report(smoke_run, tmp_path):
     p = run(SMOKE, f'--out_dir={tmp_path}')
     assert p.returncode == 0, p.stderr[-2000:]
@@ -179,6 +184,7 @@ def test_unknown_key_wrong_type_missing_config_file(tmp_path):
     stops([str(tmp_path / 'nope.py')], 'nope.py does not exist')
 
 
+@needs()
 def test_checkpoint_that_does_not_fit(smoke_run, tmp_path):
     out, _ = smoke_run
     (tmp_path / 'teacher.pt').write_bytes((out / 'teacher.pt').read_bytes())
@@ -186,6 +192,7 @@ def test_checkpoint_that_does_not_fit(smoke_run, tmp_path):
     assert not (tmp_path / 'student.pt').exists()
 
 
+@needs('attention', 'hook')
 def test_non_finite_loss(tmp_path):
     stops([SMOKE, '--stage=teacher', '--learning_rate=1e30', '--ckpt_interval=2', f'--out_dir={tmp_path}'],
           'teacher loss is nan at step', '--learning_rate')
@@ -194,6 +201,7 @@ def test_non_finite_loss(tmp_path):
 
 # ----------------------------------------------------------------------------- GSM8K
 
+@needs()
 def test_gsm8k_pipeline_runs_and_learns(tmp_path):
     gsm = os.path.join(os.path.dirname(ROOT), 'shared', 'data', 'gsm8k')
     if not os.path.isdir(gsm):
@@ -214,6 +222,7 @@ def test_gsm8k_pipeline_runs_and_learns(tmp_path):
     assert set(report['results']) >= {'nocot', 'explicit', 'implicit'}
 
 
+@needs('attention', 'hook')
 def test_selection_on_validation(tmp_path):
     valid = tmp_path / 'valid.txt'
     valid.write_text('\n'.join(train.data.generate_multiplication(2, 2, 20, seed=7)) + '\n')
@@ -228,6 +237,7 @@ def test_selection_on_validation(tmp_path):
         assert torch.equal(v, final['models']['teacher'][k])  # the final checkpoint is the best one
 
 
+@needs()
 @pytest.mark.parametrize('preset', ['mult4x4', 'mult5x5'])
 def test_gpu_presets_run_tiny_on_cpu(preset, tmp_path):
     """The GPU command, shrunk to seconds: a GPU run must not fail on what a CPU can catch."""

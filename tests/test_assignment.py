@@ -1,0 +1,48 @@
+"""The course-assignment kit: markers, the student copy, and the autograder's promise."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BLOCKS, ROOT, SHARED
+
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+import make_student_copy as kit  # noqa: E402
+
+
+def test_every_block_is_marked_once():
+    assert kit.BLOCKS == BLOCKS
+    sources = ''.join(open(os.path.join(ROOT, f)).read() for f in ('gpt.py', 'teacher.py', 'student.py',
+                                                                      'emulator.py', 'train.py'))
+    for block in BLOCKS:
+        assert sources.count(f'### BEGIN SOLUTION {block}\n') == 1, block
+    assert sources.count('### END SOLUTION\n') == len(BLOCKS)
+
+
+def test_strip_removes_only_the_chosen_blocks():
+    text = ('def f():\n    ### BEGIN SOLUTION diagonal\n    return 1\n    ### END SOLUTION\n\n'
+            'def g():\n    ### BEGIN SOLUTION hook\n    return 2\n    ### END SOLUTION\n')
+    out = kit.strip(text, ('diagonal',))
+    assert 'return 1' not in out and 'return 2' in out and 'SOLUTION' not in out
+    scope = {}
+    exec(out, scope)
+    with pytest.raises(NotImplementedError, match='write the diagonal block'):
+        scope['f']()
+    assert scope['g']() == 2
+
+
+def test_student_copy_fails_exactly_the_tests_of_the_removed_blocks(tmp_path):
+    kit.make(str(tmp_path / 'main'))
+    if os.path.isdir(SHARED):  # the copy finds ../shared as the repository does
+        os.symlink(SHARED, tmp_path / 'shared')
+
+    def pytest_in_copy(*args):  # data.py holds no solution block: its tests are left out for speed
+        return subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', *args, 'tests',
+                               '--ignore=tests/test_data.py'],
+                              cwd=tmp_path / 'main', capture_output=True, text=True, timeout=600)
+    marked = {s for s in pytest_in_copy('--collect-only', '-m', ' or '.join(BLOCKS)).stdout.splitlines() if '::' in s}
+    p = pytest_in_copy('-rfEs')
+    failed = {s.split(' ', 2)[1] for s in p.stdout.splitlines() if s.startswith(('FAILED ', 'ERROR '))}
+    assert len(marked) > 20 and failed == marked, (sorted(failed ^ marked), p.stdout[-3000:])
+    assert ' passed' in p.stdout.splitlines()[-1]  # and every other test passes
