@@ -185,10 +185,6 @@ class Tokenized:
     def __len__(self):
         return self.idx.size(0)
 
-    def to(self, device):
-        move = {k: getattr(self, k).to(device) for k in ('idx', 'labels', 'sep1', 'sep2', 'lengths')}
-        return Tokenized(**move, answers=self.answers)
-
 
 def encode(examples):
     """Examples -> (GPT-2 ids (N, T) in the cot layout, right-padded with eos; lengths (N,);
@@ -243,12 +239,6 @@ def equal_length_groups(lengths, batch_size):
 def read_answer(text):
     """The answer in generated text: what follows '####', up to the next eos."""
     return text.split('####', 1)[1].split(EOS)[0].strip() if '####' in text else ''
-
-
-def get_batch(data, batch_size, generator=None):
-    """A random batch (indices drawn on the data's device: no per-example Python)."""
-    i = torch.randint(len(data), (batch_size,), device=data.idx.device, generator=generator)
-    return data.idx[i], data.labels[i], data.sep1[i], data.sep2[i]
 
 
 if __name__ == '__main__':

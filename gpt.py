@@ -125,9 +125,6 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def num_params(self):
-        return sum(p.numel() for p in self.parameters()) - self.transformer.wpe.weight.numel()
-
     def body(self, idx, hook=None, caches=None, pos0=0):
         """The residual stream through every block: (x after the last block, hiddens)."""
         B, T = idx.shape

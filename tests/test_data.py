@@ -76,12 +76,13 @@ def test_compact_vocab_roundtrip_and_padding():
         vocab.encode(data.encoding().encode(' hello'))
 
 
-def test_batches_stay_on_device():
+def test_batches_are_rows_of_tensors_on_the_device():
     exs = [data.parse_line(s) for s in data.generate_multiplication(2, 2, 20, seed=0)]
-    t = data.tokenize(data.encode(exs), data.Vocab([t for e in exs for t in data.layout_ids(e, 'cot')]))['cot']
-    idx, labels, sep1, sep2 = data.get_batch(t, 8, torch.Generator().manual_seed(0))
-    assert idx.shape == labels.shape == (8, t.idx.size(1)) and sep1.shape == sep2.shape == (8,)
-    assert idx.device == t.idx.device
+    t = data.tokenize(data.encode(exs), data.Vocab([t for e in exs for t in data.layout_ids(e, 'cot')]), 'cpu')
+    rows = torch.randint(20, (8,), generator=torch.Generator().manual_seed(0))  # what train.py does
+    idx, labels, sep1, sep2 = (x[rows] for x in (t['cot'].idx, t['cot'].labels, t['cot'].sep1, t['cot'].sep2))
+    assert idx.shape == labels.shape == (8, t['cot'].idx.size(1)) and sep1.shape == sep2.shape == (8,)
+    assert all(x.device.type == 'cpu' and x.dtype == torch.int64 for x in (idx, labels, sep1, sep2))
 
 
 def test_parser_errors_name_file_and_line(tmp_path):
