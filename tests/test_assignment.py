@@ -37,12 +37,14 @@ def test_student_copy_fails_exactly_the_tests_of_the_removed_blocks(tmp_path):
     if os.path.isdir(SHARED):  # the copy finds ../shared as the repository does
         os.symlink(SHARED, tmp_path / 'shared')
 
-    def pytest_in_copy(*args):  # data.py holds no solution block: its tests are left out for speed
+    # the unit tests of the five files with blocks; test_data.py runs no block, and test_train.py's
+    # pipeline tests (each a few seconds of subprocess) are marked with every block they run
+    def pytest_in_copy(*args):
         return subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', *args, 'tests',
-                               '--ignore=tests/test_data.py'],
+                               '--ignore=tests/test_data.py', '--ignore=tests/test_train.py'],
                               cwd=tmp_path / 'main', capture_output=True, text=True, timeout=600)
     marked = {s for s in pytest_in_copy('--collect-only', '-m', ' or '.join(BLOCKS)).stdout.splitlines() if '::' in s}
     p = pytest_in_copy('-rfEs')
     failed = {s.split(' ', 2)[1] for s in p.stdout.splitlines() if s.startswith(('FAILED ', 'ERROR '))}
-    assert len(marked) > 20 and failed == marked, (sorted(failed ^ marked), p.stdout[-3000:])
+    assert len(marked) > 15 and failed == marked, (sorted(failed ^ marked), p.stdout[-3000:])
     assert ' passed' in p.stdout.splitlines()[-1]  # and every other test passes
