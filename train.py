@@ -289,6 +289,8 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None):
         torch.set_rng_state(state['rng'][1])
         step0, seconds = state['step'], state['seconds']
         print(f'{name}: resuming at step {step0} from {ckpt_path(cfg, name)}')
+    elif os.path.exists(ckpt_path(cfg, name + '.best')):  # a fresh start: an older run's best is stale
+        os.remove(ckpt_path(cfg, name + '.best'))
     for m in models.values():
         m.train()
     t_log, t0, last, loss_v = time.time(), time.time(), step0, None

@@ -235,6 +235,11 @@ def test_selection_on_validation(tmp_path):
     assert best['step'] in (2, 4, 6) and f'keeping step {best["step"]}' in p.stdout
     for k, v in best['models']['teacher'].items():
         assert torch.equal(v, final['models']['teacher'][k])  # the final checkpoint is the best one
+    # training the stage again from scratch forgets the old best instead of comparing against it
+    (tmp_path / 'teacher.pt').unlink()
+    p = run(SMOKE, '--stage=teacher', f'--valid_file={valid}', '--eval_interval=2', '--teacher_steps=2',
+            f'--out_dir={tmp_path}')
+    assert p.returncode == 0 and 'teacher: keeping step 2' in p.stdout, p.stderr[-2000:]
 
 
 @needs()
