@@ -431,7 +431,8 @@ def generators(cfg, D, models):
 
 
 def show_speed(cfg, D, generate):
-    """Examples per second at batch size 1 (the paper's setting) and at eval_batch_size."""
+    """Examples per second at batch size 1 (the paper's setting) and at eval_batch_size. Called
+    after accuracy(), whose pass over the test set warms up (compilation, caches) for these."""
     _, s1 = answers(cfg, D, generate, limit=cfg.speed_examples, batch_size=1)
     _, sb = answers(cfg, D, generate)
     return min(cfg.speed_examples, len(D.test['nocot'])) / s1, len(D.test['nocot']) / sb
