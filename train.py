@@ -132,18 +132,12 @@ class Data:
 
     def __init__(self, cfg, device):
         self.device, self.split = device, 'test'
-        if cfg.test_file:
-            test = data.read_file(cfg.test_file)
-        if cfg.train_file:
-            train = data.read_file(cfg.train_file)
-        if not (cfg.train_file and cfg.test_file):
-            n, m = parse_task(cfg.task)
-            if not cfg.test_file:  # a seeded test set, then training problems disjoint from it
-                test = [data.parse_line(s) for s in data.generate_multiplication(n, m, cfg.test_size, cfg.seed + 1)]
-            if not cfg.train_file:
-                held_out = {data.operands(f'{e.input}||') for e in test}
-                train = [data.parse_line(s) for s in
-                         data.generate_multiplication(n, m, cfg.train_size, cfg.seed, exclude=held_out)]
+        generate = lambda count, seed, exclude=(): [data.parse_line(s) for s in data.generate_multiplication(
+            *parse_task(cfg.task), count, seed, exclude)]
+        # without a test file: a seeded test set, then training problems disjoint from it
+        test = data.read_file(cfg.test_file) if cfg.test_file else generate(cfg.test_size, cfg.seed + 1)
+        train = data.read_file(cfg.train_file) if cfg.train_file else \
+            generate(cfg.train_size, cfg.seed, {data.operands(f'{e.input}||') for e in test})
         # GPT-2's weights need its whole table; from scratch, the ids the task uses are enough
         valid = data.read_file(cfg.valid_file) if cfg.valid_file else []
         encoded = [data.encode(exs) if exs else None for exs in (train, test, valid)]
@@ -158,7 +152,6 @@ class Data:
             if self.block_size > 1024:
                 raise ValueError(f'the longest example has {self.block_size} tokens, more than GPT-2\'s 1024')
             self.block_size = 1024
-
 
     @property
     def test(self):
@@ -193,7 +186,7 @@ def make(cfg, D, kind):
     else:
         model = Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
     if cfg.compile:  # block by block: the hooks between blocks stay plain Python
-        for block in (model if isinstance(model, GPT) else model.gpt).transformer.h:
+        for block in core(model).transformer.h:
             block.compile()
     return model
 
@@ -203,9 +196,13 @@ def start(cfg, D, kind, seed):
     torch.manual_seed(seed)
     model = make(cfg, D, kind).to(D.device)
     if cfg.init_from:
-        gpt = model if isinstance(model, GPT) else model.gpt
-        gpt.load_state_dict(pretrained(cfg.init_from))
+        core(model).load_state_dict(pretrained(cfg.init_from))
     return model
+
+
+def core(model):
+    """The GPT of a model: itself, or the one inside a student or an emulator."""
+    return model if isinstance(model, GPT) else model.gpt
 
 
 _pretrained = {}

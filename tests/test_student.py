@@ -1,18 +1,21 @@
 import torch
 
-from gpt import GPT, GPTConfig
+from gpt import GPTConfig
 from student import Student
 from conftest import needs
 
 CFG = GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=24, vocab_size=9)
 
 
+def tiny(seed, T, sep1):
+    """A seeded student, a batch of two token rows, their sep1 and teacher states z (2, L, C)."""
+    torch.manual_seed(seed)
+    return Student(CFG).eval(), torch.randint(9, (2, T)), torch.tensor(sep1), torch.randn(2, 3, 8)
+
+
 @needs('attention', 'hook', 'student_write')
 def test_student_writes_mlp_of_z_at_sep1_before_every_block():
-    torch.manual_seed(0)
-    student = Student(CFG).eval()
-    idx, sep1 = torch.randint(9, (2, 10)), torch.tensor([3, 5])
-    z = torch.randn(2, 3, 8)
+    student, idx, sep1, z = tiny(0, 10, [3, 5])
     _, _, hiddens = student(idx, sep1, z)
     _, _, plain = student.gpt(idx)
     for l in range(3):
@@ -24,12 +27,10 @@ def test_student_writes_mlp_of_z_at_sep1_before_every_block():
 
 @needs('attention', 'hook', 'student_write')
 def test_student_loss_and_gradients_reach_z():
-    torch.manual_seed(0)
-    student = Student(CFG)
-    idx, sep1 = torch.randint(9, (2, 10)), torch.tensor([3, 3])
+    student, idx, sep1, z = tiny(0, 10, [3, 3])
+    z.requires_grad_()
     labels = idx.roll(-1, 1)
     labels[:, :3] = -1
-    z = torch.randn(2, 3, 8, requires_grad=True)
     loss = student(idx, sep1, z, labels)[1]
     loss.backward()
     assert z.grad.abs().sum(-1).gt(0).all()  # every layer's state matters
@@ -37,10 +38,7 @@ def test_student_loss_and_gradients_reach_z():
 
 @needs('attention', 'hook', 'student_write')
 def test_student_generation_matches_recomputation():
-    torch.manual_seed(1)
-    student = Student(CFG).eval()
-    prompt, sep1 = torch.randint(9, (2, 5)), torch.tensor([4, 4])
-    z = torch.randn(2, 3, 8)
+    student, prompt, sep1, z = tiny(1, 5, [4, 4])
     out = student.generate(prompt, sep1, z, 6)
     seq = prompt
     for _ in range(6):
