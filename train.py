@@ -13,7 +13,8 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+import shutil
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ STAGES = ('nocot', 'teacher', 'student', 'emulator', 'couple', 'eval')
 
 @dataclass
 class Config:
-    stage: str = 'all'              # one of STAGES, or all
+    stage: str = 'all'              # one of STAGES, all, or ablate (the paper's ablations, one table)
     out_dir: str = 'out'
     seed: int = 0
     device: str = 'auto'            # auto = cuda when there is one
@@ -113,8 +114,8 @@ def parse_config(argv):
                 if not key.startswith('_'):
                     overrides[key] = convert(key, value, arg)
     cfg = Config(**overrides)
-    if cfg.stage not in STAGES + ('all',):
-        fail(f'stage must be one of {STAGES + ("all",)}, got {cfg.stage!r}')
+    if cfg.stage not in STAGES + ('all', 'ablate'):
+        fail(f'stage must be one of {STAGES + ("all", "ablate")}, got {cfg.stage!r}')
     if cfg.subset not in SUBSETS:
         fail(f'subset must be one of {SUBSETS}, got {cfg.subset!r}')
     if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
@@ -644,6 +645,63 @@ def write_report(cfg, D, results, stages, wall, diagonal):
     print('\n'.join(lines))
 
 
+# ----------------------------------------------------------------------------- ablations
+
+ABLATIONS = (  # (folder, row of the table, config changes, stages shared with the diagonal run)
+    ('diagonal', 'diagonal (the method)', {}, ()),
+    ('first_column', 'first_column', dict(subset='first_column'), ()),
+    ('last_column', 'last_column', dict(subset='last_column'), ()),
+    ('top_row', 'top_row', dict(subset='top_row'), ()),
+    ('bottom_row', 'bottom_row', dict(subset='bottom_row'), ()),
+    ('no_lstm', 'emulator without LSTM/attention', dict(use_lstm=False), ('student',)),
+    ('mixture', 'mixture on', dict(mixture=True), ('student',)),
+    ('frozen', 'coupling with the emulator frozen', dict(freeze_emulator=True), ('student', 'emulator')),
+)
+
+
+def stage_ablate(cfg, D):
+    """The paper's ablations in one table. One teacher (in out_dir) serves every variant; each
+    variant trains student, emulator and coupling in out_dir/FOLDER, except what it shares with
+    the diagonal run: a change to the emulator keeps its student, a frozen coupling both."""
+    stage_teacher(cfg, D)
+    rows = []
+    for folder, label, change, shared in ABLATIONS:
+        v = replace(cfg, out_dir=os.path.join(cfg.out_dir, folder), **change)
+        share(cfg.out_dir, v.out_dir, 'teacher')
+        for name in shared:
+            share(os.path.join(cfg.out_dir, 'diagonal'), v.out_dir, name)
+        print(f'--- ablation {folder}: {change or "the method as configured"}', flush=True)
+        for run in (stage_student, stage_emulator, stage_couple):
+            run(v, D)
+        r = {name: checkpoint(v, D, name)['result'] for name in ('student', 'emulator', 'couple')}
+        fvu = [f for f in r['emulator']['fvu'] if f is not None]
+        rows.append(dict(variant=folder, label=label, mindread=r['student']['accuracy'],
+                         fvu=sum(fvu) / len(fvu) if fvu else None, before_coupling=r['emulator']['accuracy_before_coupling'],
+                         coupled=r['couple']['accuracy']))
+    with open(os.path.join(cfg.out_dir, 'ablation.json'), 'w') as f:
+        json.dump(dict(task=cfg.task, device=device_name(D.device), rows=rows, config=asdict(cfg)), f, indent=1)
+    lines = [f'# Ablations, {cfg.task}, {cfg.n_layer} layers, width {cfg.n_embd} ({device_name(D.device)})', '',
+             '| variant | mind-reading student | emulator FVU (mean) | no coupling | coupled (implicit CoT) |',
+             '|---|---|---|---|---|']
+    lines += [f'| {r["label"]} | {r["mindread"]:.3f} | {fmt([r["fvu"]])} | {r["before_coupling"]:.3f} | '
+              f'{r["coupled"]:.3f} |' for r in rows]
+    lines += ['', 'Accuracy is exact match on the test set; "no coupling" is emulator + student as the first two',
+              'stages left them. Rows that share a stage with the diagonal run repeat its number there. FVU is',
+              'the mean over layers whose z varies at all ("-": none does, e.g. every cell an eos embedding).', '']
+    with open(os.path.join(cfg.out_dir, 'ablation.md'), 'w') as f:
+        f.write('\n'.join(lines))
+    print('\n'.join(lines))
+
+
+def share(src_dir, dst_dir, name):
+    """Reuse a finished checkpoint in another run's folder: copied once, atomically."""
+    dst = os.path.join(dst_dir, f'{name}.pt')
+    if not os.path.exists(dst):
+        os.makedirs(dst_dir, exist_ok=True)
+        shutil.copyfile(os.path.join(src_dir, f'{name}.pt'), dst + '.tmp')
+        os.replace(dst + '.tmp', dst)
+
+
 def main(argv):
     t_start = time.time()
     cfg = parse_config(argv)
@@ -654,7 +712,7 @@ def main(argv):
         sys.exit(f'error: {e}')
     os.makedirs(cfg.out_dir, exist_ok=True)
     run = dict(nocot=stage_nocot, teacher=stage_teacher, student=stage_student, emulator=stage_emulator,
-               couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start))
+               couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start), ablate=stage_ablate)
     for stage in (STAGES if cfg.stage == 'all' else (cfg.stage,)):
         print(f'--- stage {stage}', flush=True)
         run[stage](cfg, D)

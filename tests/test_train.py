@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -240,6 +241,33 @@ def test_selection_on_validation(tmp_path):
     p = run(SMOKE, '--stage=teacher', f'--valid_file={valid}', '--eval_interval=2', '--teacher_steps=2',
             f'--out_dir={tmp_path}')
     assert p.returncode == 0 and 'teacher: keeping step 2' in p.stdout, p.stderr[-2000:]
+
+
+@needs()
+def test_ablations_share_the_teacher_and_write_one_table(smoke_run, tmp_path):
+    out, _ = smoke_run
+    shutil.copy(out / 'teacher.pt', tmp_path / 'teacher.pt')
+    p = run(SMOKE, '--stage=ablate', f'--out_dir={tmp_path}', '--test_size=10')
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert 'teacher: finished earlier' in p.stdout  # one teacher serves every variant
+    table = (tmp_path / 'ablation.md').read_text()
+    rows = json.loads((tmp_path / 'ablation.json').read_text())['rows']
+    assert [r['variant'] for r in rows] == [a[0] for a in train.ABLATIONS]
+    for folder, label, change, shared in train.ABLATIONS:
+        assert f'| {label} |' in table
+        ckpt = lambda name: torch.load(tmp_path / folder / f'{name}.pt', weights_only=True)
+        for name in ('student', 'emulator', 'couple'):
+            assert all(ckpt(name)['config'][k] == v for k, v in change.items()) or name in shared
+        same = lambda name: (tmp_path / folder / f'{name}.pt').read_bytes() == \
+            (tmp_path / 'diagonal' / f'{name}.pt').read_bytes()
+        assert same('teacher')
+        assert same('student') == (folder == 'diagonal' or 'student' in shared)
+    # the frozen variant's coupling leaves the shared emulator exactly as it was
+    emu = torch.load(tmp_path / 'frozen' / 'emulator.pt', weights_only=True)['models']['emulator']
+    coupled = torch.load(tmp_path / 'frozen' / 'couple.pt', weights_only=True)['models']['emulator']
+    assert all(torch.equal(emu[k], coupled[k]) for k in emu)
+    coupled = torch.load(tmp_path / 'diagonal' / 'couple.pt', weights_only=True)['models']['emulator']
+    assert not all(torch.equal(emu[k], coupled[k]) for k in emu)
 
 
 @needs()
