@@ -623,8 +623,6 @@ def write_report(cfg, D, results, stages, wall, diagonal):
     report = dict(wall_seconds=wall, device=device_name(D.device), task=cfg.task,
                   test=cfg.test_file or f'{len(D.test["nocot"])} generated problems (seed {cfg.seed + 1})',
                   results=results, stages=stages, config=asdict(cfg))
-    with open(os.path.join(cfg.out_dir, 'report.json'), 'w') as f:
-        json.dump(report, f, indent=1)
     rows = [('no-CoT (same per-stage budget)', 'nocot'), ('no-CoT (whole pipeline compute)', 'nocot_full_compute'),
             ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit')]
     lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time {wall:.0f} s', '',
@@ -640,7 +638,14 @@ def write_report(cfg, D, results, stages, wall, diagonal):
               f'emulator FVU per layer: {fmt(stages["emulator"]["fvu"])}', '',
               f'The {cfg.subset} read by each layer (first test example), and how much of each z the',
               'emulator leaves unexplained (FVU, shorter is better):', '', '```', diagonal, '```', '']
-    with open(os.path.join(cfg.out_dir, 'report.md'), 'w') as f:
+    publish(cfg, 'report', report, lines)
+
+
+def publish(cfg, name, report, lines):
+    """out_dir/NAME.json for programs and out_dir/NAME.md (also printed) for people."""
+    with open(os.path.join(cfg.out_dir, f'{name}.json'), 'w') as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(cfg.out_dir, f'{name}.md'), 'w') as f:
         f.write('\n'.join(lines))
     print('\n'.join(lines))
 
@@ -648,7 +653,7 @@ def write_report(cfg, D, results, stages, wall, diagonal):
 # ----------------------------------------------------------------------------- ablations
 
 ABLATIONS = (  # (folder, row of the table, config changes, stages shared with the diagonal run)
-    ('diagonal', 'diagonal (the method)', {}, ()),
+    ('diagonal', 'diagonal (the method)', dict(subset='diagonal'), ()),
     ('first_column', 'first_column', dict(subset='first_column'), ()),
     ('last_column', 'last_column', dict(subset='last_column'), ()),
     ('top_row', 'top_row', dict(subset='top_row'), ()),
@@ -670,7 +675,7 @@ def stage_ablate(cfg, D):
         share(cfg.out_dir, v.out_dir, 'teacher')
         for name in shared:
             share(os.path.join(cfg.out_dir, 'diagonal'), v.out_dir, name)
-        print(f'--- ablation {folder}: {change or "the method as configured"}', flush=True)
+        print(f'--- ablation {folder}: {change}', flush=True)
         for run in (stage_student, stage_emulator, stage_couple):
             run(v, D)
         r = {name: checkpoint(v, D, name)['result'] for name in ('student', 'emulator', 'couple')}
@@ -678,8 +683,6 @@ def stage_ablate(cfg, D):
         rows.append(dict(variant=folder, label=label, mindread=r['student']['accuracy'],
                          fvu=sum(fvu) / len(fvu) if fvu else None, before_coupling=r['emulator']['accuracy_before_coupling'],
                          coupled=r['couple']['accuracy']))
-    with open(os.path.join(cfg.out_dir, 'ablation.json'), 'w') as f:
-        json.dump(dict(task=cfg.task, device=device_name(D.device), rows=rows, config=asdict(cfg)), f, indent=1)
     lines = [f'# Ablations, {cfg.task}, {cfg.n_layer} layers, width {cfg.n_embd} ({device_name(D.device)})', '',
              '| variant | mind-reading student | emulator FVU (mean) | no coupling | coupled (implicit CoT) |',
              '|---|---|---|---|---|']
@@ -688,9 +691,7 @@ def stage_ablate(cfg, D):
     lines += ['', 'Accuracy is exact match on the test set; "no coupling" is emulator + student as the first two',
               'stages left them. Rows that share a stage with the diagonal run repeat its number there. FVU is',
               'the mean over layers whose z varies at all ("-": none does, e.g. every cell an eos embedding).', '']
-    with open(os.path.join(cfg.out_dir, 'ablation.md'), 'w') as f:
-        f.write('\n'.join(lines))
-    print('\n'.join(lines))
+    publish(cfg, 'ablation', dict(task=cfg.task, device=device_name(D.device), rows=rows, config=asdict(cfg)), lines)
 
 
 def share(src_dir, dst_dir, name):
