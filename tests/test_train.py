@@ -1,9 +1,12 @@
+import contextlib
+import io
 import json
 import math
 import os
 import shutil
 import subprocess
 import sys
+import types
 
 import pytest
 import torch
@@ -14,15 +17,28 @@ from conftest import ROOT, needs
 SMOKE = os.path.join(ROOT, 'config', 'smoke.py')
 
 
-def run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, os.path.join(ROOT, 'train.py'), *args], cwd=cwd,
+def spawn(*args):
+    """`python train.py ARGS` as a user types it."""
+    return subprocess.run([sys.executable, os.path.join(ROOT, 'train.py'), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
+
+
+def run(*args):
+    """train.main in this process, read like `spawn`: a subprocess spends seconds on `import torch`."""
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            train.main(list(args))
+        except SystemExit as e:  # sys.exit(message): Python prints it and exits with 1
+            code = e.code if isinstance(e.code, int) else 1
+            print(e.code, file=sys.stderr)
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 @pytest.fixture(scope='module')
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp('smoke')
-    p = run(SMOKE, f'--out_dir={out}')
+    p = spawn(SMOKE, f'--out_dir={out}')  # the one pipeline run as a user starts it; the rest run in-process
     assert p.returncode == 0, p.stderr[-2000:]
     return out, p.stdout
 
@@ -130,7 +146,7 @@ def test_killed_runs_resume_to_the_same_report(smoke_run, tmp_path):
         p = subprocess.run([sys.executable, str(killer), kill, *args], capture_output=True, text=True, timeout=120)
         assert p.returncode == -9, (kill, p.stderr[-2000:])  # SIGKILL, as a preempted machine would
         resumed += p.stdout.count('resuming at step')
-    p = subprocess.run([sys.executable, os.path.join(ROOT, 'train.py'), *args], capture_output=True, text=True, timeout=120)
+    p = run(*args)
     assert p.returncode == 0, p.stderr[-2000:]
     resumed += p.stdout.count('resuming at step')
     assert resumed >= 1 and 'finished earlier' in p.stdout
@@ -180,7 +196,7 @@ def test_empty_or_missing_data_file(tmp_path):
 
 
 def test_unknown_key_wrong_type_missing_config_file(tmp_path):
-    fails(run(SMOKE, '--n_layers=3'), "unknown config key 'n_layers'", 'valid keys: stage, out_dir')  # exit code
+    fails(spawn(SMOKE, '--n_layers=3'), "unknown config key 'n_layers'", 'valid keys: stage, out_dir')  # exit code
     stops([SMOKE, '--batch_size=big'], 'batch_size must be int')
     stops([str(tmp_path / 'nope.py')], 'nope.py does not exist')
 
