@@ -57,6 +57,7 @@ class Config:
     # optimisation
     batch_size: int = 128
     learning_rate: float = 3e-3
+    couple_learning_rate: float = 0.0  # > 0: coupling's own rate (it fine-tunes two trained models)
     weight_decay: float = 0.01
     warmup_steps: int = 20
     decay_lr: bool = True           # cosine decay to 0 over each stage (False: constant, as in the paper)
@@ -574,7 +575,8 @@ def stage_couple(cfg, D):
         ### END SOLUTION
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
     models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
-    trained = train(cfg, D, 'couple', models, loss_fn, cfg.couple_steps, evaluate)
+    lr = cfg.couple_learning_rate or cfg.learning_rate
+    trained = train(replace(cfg, learning_rate=lr), D, 'couple', models, loss_fn, cfg.couple_steps, evaluate)
     finish(cfg, 'couple', models, trained, cfg.couple_steps, accuracy=evaluate())
 
 

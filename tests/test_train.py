@@ -83,6 +83,20 @@ def test_coupling_trains_the_emulator_through_the_student():
     assert emulator.gpt.transformer.wte.weight.grad.abs().sum() > 0
 
 
+@needs()
+def test_couple_learning_rate_is_couplings_own(smoke_run, tmp_path):
+    out, _ = smoke_run
+    for name in ('teacher', 'student', 'emulator'):
+        shutil.copy(out / f'{name}.pt', tmp_path / f'{name}.pt')
+    p = run(SMOKE, '--stage=couple', '--couple_learning_rate=1e-12', f'--out_dir={tmp_path}')
+    assert p.returncode == 0, p.stderr[-2000:]
+    before = torch.load(tmp_path / 'student.pt', weights_only=True)['models']['student']
+    for folder in (tmp_path, out):  # coupled at 1e-12, and at the smoke run's learning_rate
+        after = torch.load(folder / 'couple.pt', weights_only=True)['models']['student']
+        moved = max((after[k].float() - before[k].float()).abs().max().item() for k in before)
+        assert (moved < 1e-9) == (folder == tmp_path), (folder, moved)
+
+
 def test_config_errors(tmp_path):
     for args, msg in [(['--nope=1'], "unknown config key 'nope'"), (['--n_layer=two'], 'n_layer must be int'),
                       ([str(tmp_path / 'missing.py')], 'does not exist'), (['--stage=fly'], 'stage must be one of')]:
