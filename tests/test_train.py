@@ -107,6 +107,9 @@ def test_config_errors(tmp_path):
         train.parse_config(['--nope=1'])
     cfg = train.parse_config([SMOKE, '--learning_rate=1', '--mixture=true'])
     assert cfg.learning_rate == 1.0 and cfg.mixture is True and cfg.n_layer == 2
+    for preset in sorted(os.listdir(os.path.join(ROOT, 'config'))):  # every preset names only valid keys
+        cfg = train.parse_config([os.path.join(ROOT, 'config', preset)])
+        assert cfg.couple_learning_rate <= cfg.learning_rate, preset
 
 
 # ----------------------------------------------------------------------------- interruption
