@@ -307,8 +307,9 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None):
         if step % cfg.log_interval == 0 or step == steps or save_now:
             loss_v = loss.item()  # the only host-device sync of the loop
             if not math.isfinite(loss_v):
+                flag = 'couple_learning_rate' if name == 'couple' else 'learning_rate'
                 sys.exit(f'error: {name} loss is {loss_v} at step {step}; nothing was saved from this step on. '
-                         f'Try a lower --learning_rate (now {cfg.learning_rate}) or --grad_clip')
+                         f'Try a lower --{flag} (now {cfg.learning_rate}) or --grad_clip')
             dt = (time.time() - t_log) / (step - last)
             mfu = f' mfu {100 * work / dt / cfg.peak_flops:4.1f}%' if cfg.peak_flops else ''
             print(f'{name:8s} step {step:5d}/{steps} loss {loss_v:.4f} {1000 * dt:6.1f} ms/step '

@@ -95,6 +95,9 @@ def test_couple_learning_rate_is_couplings_own(smoke_run, tmp_path):
         after = torch.load(folder / 'couple.pt', weights_only=True)['models']['student']
         moved = max((after[k].float() - before[k].float()).abs().max().item() for k in before)
         assert (moved < 1e-9) == (folder == tmp_path), (folder, moved)
+    (tmp_path / 'couple.pt').unlink()
+    stops([SMOKE, '--stage=couple', '--couple_learning_rate=1e30', f'--out_dir={tmp_path}'],
+          'couple loss is nan', '--couple_learning_rate (now 1e+30)')
 
 
 def test_config_errors(tmp_path):
