@@ -270,10 +270,11 @@ def load(cfg, D, name):
 
 # ----------------------------------------------------------------------------- training
 
-def train(cfg, D, name, models, loss_fn, steps, evaluate=None):
+def train(cfg, D, name, models, loss_fn, steps, evaluate=None, lr_flag='learning_rate'):
     """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`.
     `models` (name -> module) are checkpointed every ckpt_interval steps; what has trainable
-    parameters trains. A rerun resumes from the last checkpoint, bit for bit.
+    parameters trains. A rerun resumes from the last checkpoint, bit for bit. A non-finite
+    loss stops the run and names --lr_flag, the flag that sets this stage's rate.
     Returns (training seconds, the last step's loss)."""
     N, device = len(D.train['nocot']), D.device
     tokens, work = (cfg.batch_size * c for c in costs(cfg, D)[name.removesuffix('_full')])  # per step
@@ -307,9 +308,8 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None):
         if step % cfg.log_interval == 0 or step == steps or save_now:
             loss_v = loss.item()  # the only host-device sync of the loop
             if not math.isfinite(loss_v):
-                flag = 'couple_learning_rate' if name == 'couple' else 'learning_rate'
                 sys.exit(f'error: {name} loss is {loss_v} at step {step}; nothing was saved from this step on. '
-                         f'Try a lower --{flag} (now {cfg.learning_rate}) or --grad_clip')
+                         f'Try a lower --{lr_flag} (now {cfg.learning_rate}) or --grad_clip')
             dt = (time.time() - t_log) / (step - last)
             mfu = f' mfu {100 * work / dt / cfg.peak_flops:4.1f}%' if cfg.peak_flops else ''
             print(f'{name:8s} step {step:5d}/{steps} loss {loss_v:.4f} {1000 * dt:6.1f} ms/step '
@@ -577,7 +577,8 @@ def stage_couple(cfg, D):
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
     models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
     lr = cfg.couple_learning_rate or cfg.learning_rate
-    trained = train(replace(cfg, learning_rate=lr), D, 'couple', models, loss_fn, cfg.couple_steps, evaluate)
+    trained = train(replace(cfg, learning_rate=lr), D, 'couple', models, loss_fn, cfg.couple_steps, evaluate,
+                    lr_flag='couple_learning_rate')
     finish(cfg, 'couple', models, trained, cfg.couple_steps, accuracy=evaluate())
 
 
