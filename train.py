@@ -54,6 +54,7 @@ class Config:
     init_from_teacher: bool = True  # student and emulator start from the teacher's weights
     init_from: str = ''             # gpt2, gpt2-medium, gpt2-large: every model starts from GPT-2 ('' = scratch)
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
+    cache_states: bool = True       # run the frozen teacher once over the training set, not every step
     # optimisation
     batch_size: int = 128
     learning_rate: float = 3e-3
@@ -449,6 +450,7 @@ def stage_nocot(cfg, D):
     runs = [('nocot', cfg.nocot_steps)]
     if cfg.nocot_full:  # the FLOPs of teacher + student + emulator + coupling
         pipeline = sum(cost[s][1] * getattr(cfg, f'{s}_steps') for s in ('teacher', 'student', 'emulator', 'couple'))
+        pipeline += 2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot']) / cfg.batch_size  # student, emulator
         runs.append(('nocot_full', math.ceil(pipeline / per_example)))
     tr = D.train['nocot']
     for name, steps in runs:
@@ -472,10 +474,12 @@ def costs(cfg, D):
         gpt, student, emulator = make(cfg, D, 'teacher'), make(cfg, D, 'student'), make(cfg, D, 'emulator')
     T = D.T
     emu = [(emulator, T['input'])]
+    read = [] if cfg.cache_states else [(gpt, T['cot'])]  # the frozen teacher's forward, every step
     return dict(nocot=(T['nocot'], flops([(gpt, T['nocot'])])),
                 teacher=(T['cot'], flops([(gpt, T['cot'])])),
-                student=(T['nocot'], flops([(student, T['nocot'])], [(gpt, T['cot'])])),
-                emulator=(T['input'], flops(emu, [(gpt, T['cot'])])),
+                student=(T['nocot'], flops([(student, T['nocot'])], read)),
+                emulator=(T['input'], flops(emu, read)),
+                cache=(T['cot'], flops([], [(gpt, T['cot'])])),  # per training example, once a stage
                 couple=(T['nocot'] + T['input'], flops([(student, T['nocot'])] + ([] if cfg.freeze_emulator else emu),
                                                        emu if cfg.freeze_emulator else [])))
 
@@ -504,14 +508,33 @@ def teacher_states(cfg, D, teacher, r, split='train'):
     return extract_states(teacher, cot.idx[r], cot.sep1[r], cot.sep2[r], cfg.subset, cfg.stride)
 
 
+def teacher_reader(cfg, D, teacher):
+    """rows -> (z, t) of training examples. The teacher is frozen, so with cache_states its states
+    for the whole training set are computed once and kept on the device (N x L x C floats):
+    rerunning it on every batch cost a third of a student step on the CPU."""
+    if not cfg.cache_states:
+        return lambda r: teacher_states(cfg, D, teacher, r)
+    N, need = len(D.train['cot']), len(D.train['cot']) * cfg.n_layer * cfg.n_embd * 4
+    free = torch.cuda.mem_get_info(D.device)[0] if D.device.type == 'cuda' else \
+        os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES')
+    if need > free / 2:
+        sys.exit(f'error: caching the teacher\'s states of {N} training examples needs {need / 1e9:.1f} GB, '
+                 f'more than half of the {free / 1e9:.1f} GB free; run with --cache_states=false')
+    with autocast(D.device):  # as in the training step, so cached and live states are the same
+        parts = [teacher_states(cfg, D, teacher, r)
+                 for r in torch.arange(N, device=D.device).split(cfg.eval_batch_size)]
+    z, t = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])  # (N, L, C), (N, L)
+    return lambda r: (z[r], t[r])
+
+
 def stage_student(cfg, D):
     """Mind-reading: the student answers from the teacher's diagonal states, teacher frozen."""
     if finished(cfg, D, 'student'):
         return
     teacher = load(cfg, D, 'teacher')[0]['teacher'].requires_grad_(False)
     student = from_teacher(cfg, D, 'student', teacher, cfg.seed + 2)
-    tr = D.train['nocot']
-    loss_fn = lambda r: student(tr.idx[r], tr.sep1[r], teacher_states(cfg, D, teacher, r)[0], tr.labels[r])[1]
+    tr, states = D.train['nocot'], teacher_reader(cfg, D, teacher)
+    loss_fn = lambda r: student(tr.idx[r], tr.sep1[r], states(r)[0], tr.labels[r])[1]
     evaluate = lambda: accuracy(cfg, D, 'student', generators(cfg, D, {'teacher': teacher, 'student': student})['mindread'])
     trained = train(cfg, D, 'student', {'student': student}, loss_fn, cfg.student_steps, evaluate)
     finish(cfg, 'student', {'student': student}, trained, cfg.student_steps, accuracy=evaluate())
@@ -524,10 +547,10 @@ def stage_emulator(cfg, D):
     models = {**load(cfg, D, 'teacher')[0], **load(cfg, D, 'student')[0]}
     teacher = models['teacher'].requires_grad_(False)
     emulator = from_teacher(cfg, D, 'emulator', teacher, cfg.seed + 3)
-    tr, P = D.train['nocot'], D.T['input']
+    tr, P, states = D.train['nocot'], D.T['input'], teacher_reader(cfg, D, teacher)
 
     def loss_fn(r):
-        z, t = teacher_states(cfg, D, teacher, r)
+        z, t = states(r)
         tokens = D.train['cot'].idx[r].gather(1, t)  # (B, L) the CoT token each layer reads
         return emulator(tr.idx[r, :P], tr.sep1[r], z, tokens, mode='train')[1]
 

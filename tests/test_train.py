@@ -83,6 +83,22 @@ def test_coupling_trains_the_emulator_through_the_student():
     assert emulator.gpt.transformer.wte.weight.grad.abs().sum() > 0
 
 
+@needs('attention', 'hook', 'diagonal')
+def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
+    out, _ = smoke_run
+    cfg = train.parse_config([SMOKE, f'--out_dir={out}'])
+    D = train.Data(cfg, torch.device('cpu'))
+    teacher = train.load(cfg, D, 'teacher')[0]['teacher']
+    r = torch.tensor([5, 0, 399, 5])
+    (z, t), (z_live, t_live) = (train.teacher_reader(c, D, teacher)(r)
+                                for c in (cfg, train.replace(cfg, cache_states=False)))
+    assert z.shape == (4, cfg.n_layer, cfg.n_embd) and torch.equal(t, t_live)
+    assert torch.allclose(z, z_live, atol=1e-5) and z.std() > 0.5
+    monkeypatch.setattr(train.os, 'sysconf', lambda name: 10)  # a machine with 100 bytes free
+    with pytest.raises(SystemExit, match='states of 400 training examples needs .* GB.*--cache_states=false'):
+        train.teacher_reader(cfg, D, teacher)
+
+
 @needs()
 def test_couple_learning_rate_is_couplings_own(smoke_run, tmp_path):
     out, _ = smoke_run
