@@ -5,3 +5,4 @@ init_from = 'gpt2-medium'
 n_layer = 24
 n_head = 16
 n_embd = 1024
+cache_states = False           # the teacher's states of 385k examples would take 38 GB (24 x 1024 floats each)
