@@ -508,15 +508,24 @@ def teacher_states(cfg, D, teacher, r, split='train'):
     return extract_states(teacher, cot.idx[r], cot.sep1[r], cot.sep2[r], cfg.subset, cfg.stride)
 
 
+def free_memory(device):
+    """Bytes free on the device (inf where the OS does not say, as on macOS)."""
+    if device.type == 'cuda':
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES')
+    except (ValueError, OSError):
+        return math.inf
+
+
 def teacher_reader(cfg, D, teacher):
     """rows -> (z, t) of training examples. The teacher is frozen, so with cache_states its states
     for the whole training set are computed once and kept on the device (N x L x C floats):
     rerunning it on every batch cost a third of a student step on the CPU."""
     if not cfg.cache_states:
         return lambda r: teacher_states(cfg, D, teacher, r)
-    N, need = len(D.train['cot']), len(D.train['cot']) * cfg.n_layer * cfg.n_embd * 4
-    free = torch.cuda.mem_get_info(D.device)[0] if D.device.type == 'cuda' else \
-        os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES')
+    N = len(D.train['cot'])
+    need, free = N * cfg.n_layer * cfg.n_embd * 4, free_memory(D.device)
     if need > free / 2:
         sys.exit(f'error: caching the teacher\'s states of {N} training examples needs {need / 1e9:.1f} GB, '
                  f'more than half of the {free / 1e9:.1f} GB free; run with --cache_states=false')
