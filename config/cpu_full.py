@@ -1,4 +1,4 @@
-# The method working on a 2-core CPU (70 minutes with both baselines):
+# The method working on a 2-core CPU (50 minutes with both baselines):
 #   python train.py config/cpu_full.py      (writes out-full/report.md)
 # The CPU demo's task with an 8-layer teacher, whose diagonal reads 8 of the 11 positions from
 # sep1 to sep2 (the 4-layer demo's reads 4 and misses what the answer's tens digit is made of),
