@@ -370,21 +370,23 @@ def flops(trained, frozen=()):
 
 # ----------------------------------------------------------------------------- evaluation
 
-def answers(cfg, D, generate, limit=None, batch_size=None):
-    """Greedy answers to the test set: (predicted answers, seconds). generate(prompt, rows)
-    -> tokens; prompts are ` {input} {eos}`, batched by equal length so nothing is padded."""
+def answers(cfg, D, generate, rows=None, batch_size=None):
+    """Greedy answers to the test examples `rows` (default: all): (predicted answers, seconds).
+    generate(prompt, rows) -> tokens; prompts are ` {input} {eos}`, batched by equal length so
+    nothing is padded."""
     test, device = D.test['nocot'], D.device
-    sep1 = test.sep1[:limit].tolist()
-    preds = [None] * len(sep1)
+    rows = list(range(len(test.sep1))) if rows is None else list(rows)
+    sep1 = test.sep1[rows].tolist()
+    preds = [None] * len(rows)
     sync(device)
     t0 = time.time()
     for chunk in data.equal_length_groups(sep1, batch_size or cfg.eval_batch_size):
-        rows = torch.tensor(chunk, device=device)
+        r = torch.tensor([rows[j] for j in chunk], device=device)
         P = sep1[chunk[0]] + 1
         with torch.no_grad(), autocast(device):
-            out = generate(test.idx[rows, :P], rows)[:, P:].tolist()
-        for i, toks in zip(chunk, out):
-            preds[i] = data.read_answer(D.vocab.decode(toks))
+            out = generate(test.idx[r, :P], r)[:, P:].tolist()
+        for j, toks in zip(chunk, out):
+            preds[j] = data.read_answer(D.vocab.decode(toks))
     sync(device)
     return preds, time.time() - t0
 
@@ -431,12 +433,20 @@ def generators(cfg, D, models):
     return g
 
 
-def show_speed(cfg, D, generate):
-    """Examples per second at batch size 1 (the paper's setting) and at eval_batch_size. Called
-    after accuracy(), whose pass over the test set warms up (compilation, caches) for these."""
-    _, s1 = answers(cfg, D, generate, limit=cfg.speed_examples, batch_size=1)
-    _, sb = answers(cfg, D, generate)
-    return min(cfg.speed_examples, len(D.test['nocot'])) / s1, len(D.test['nocot']) / sb
+def speeds(cfg, D, gens):
+    """name -> (examples/s at batch size 1, the paper's setting, and at eval_batch_size). The
+    ways of answering take turns, example by example at batch 1 and in three rounds over the test
+    set at the large batch, so a change in the machine's load (a shared CPU) reaches them alike.
+    Called after accuracy(), whose pass over the test set warms up (compilation, caches)."""
+    n, N, rounds = min(cfg.speed_examples, len(D.test['nocot'])), len(D.test['nocot']), 3
+    s1, sb = dict.fromkeys(gens, 0.0), dict.fromkeys(gens, 0.0)
+    for i in range(n):
+        for name, generate in gens.items():
+            s1[name] += answers(cfg, D, generate, rows=[i], batch_size=1)[1]
+    for _ in range(rounds):
+        for name, generate in gens.items():
+            sb[name] += answers(cfg, D, generate)[1]
+    return {name: (n / s1[name], rounds * N / sb[name]) for name in gens}
 
 
 # ----------------------------------------------------------------------------- stages
@@ -623,11 +633,14 @@ def stage_eval(cfg, D, t_start):
         stages[name] = load(cfg, D, name)[1]
     models = {**load(cfg, D, 'nocot')[0], **load(cfg, D, 'teacher')[0],
               **load(cfg, D, 'couple')[0]}
-    gens = generators(cfg, D, models)
+    methods = (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple'))
+    every = generators(cfg, D, models)  # mind-reading too, which the table leaves out
+    gens = {method: every[method] for method, _ in methods}
+    accs = {method: accuracy(cfg, D, method, gens[method]) for method in gens}
+    speed = speeds(cfg, D, gens)
     results = {}
-    for method, stage in (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple')):
-        acc = accuracy(cfg, D, method, gens[method])
-        bs1, batch = show_speed(cfg, D, gens[method])
+    for method, stage in methods:
+        acc, (bs1, batch) = accs[method], speed[method]
         train_s = stages[stage]['train_seconds']
         if method == 'implicit':  # implicit CoT needs the whole pipeline
             train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
