@@ -674,7 +674,7 @@ def write_report(cfg, D, results, stages, wall, diagonal):
                   results=results, stages=stages, config=asdict(cfg))
     rows = [('no-CoT (same per-stage budget)', 'nocot'), ('no-CoT (whole pipeline compute)', 'nocot_full_compute'),
             ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit')]
-    lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time {wall:.0f} s', '',
+    lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time of this command {wall:.0f} s', '',
              '| method | accuracy | ex/s, batch 1 | ex/s, batch | train s |', '|---|---|---|---|---|']
     for label, key in rows:
         if key in results:
