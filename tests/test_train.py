@@ -83,7 +83,7 @@ def test_coupling_trains_the_emulator_through_the_student():
     assert emulator.gpt.transformer.wte.weight.grad.abs().sum() > 0
 
 
-@needs('attention', 'hook', 'diagonal')
+@needs()  # the smoke run's teacher: every block
 def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
     out, _ = smoke_run
     cfg = train.parse_config([SMOKE, f'--out_dir={out}'])
