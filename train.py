@@ -4,9 +4,9 @@
     python train.py config/cpu_demo.py --stage=eval    # one stage; each loads the last one's checkpoint
     python train.py --n_layer=6 --task=mult3x3 ...     # any key of Config, type-checked
 
-Stages: nocot (the no-CoT baseline), teacher (explicit CoT), student (mind-reading the
-teacher), emulator (predicting the teacher's states), couple (emulator + student fine-tuned
-together), eval (accuracy and speed of all three ways to answer); `all` runs them in order.
+Stages: teacher (explicit CoT), student (mind-reading the teacher), emulator (predicting the
+teacher's states), couple (emulator + student fine-tuned together), nocot (the no-CoT baseline),
+eval (accuracy and speed of all three ways to answer); `all` runs them in this order.
 """
 import json
 import math
@@ -25,7 +25,7 @@ from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student
 from teacher import SUBSETS, extract_states, grid_cells, picture
 
-STAGES = ('nocot', 'teacher', 'student', 'emulator', 'couple', 'eval')
+STAGES = ('teacher', 'student', 'emulator', 'couple', 'nocot', 'eval')  # the method first: a run cut short still shows it
 
 
 @dataclass
@@ -286,8 +286,8 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None, lr_flag='learning
     if state is not None:  # unfinished: finished stages never get here
         restore(ckpt_path(cfg, name), models, state['models'])
         opt.load_state_dict(state['optimizer'])
-        gen.set_state(state['rng'][0])
-        torch.set_rng_state(state['rng'][1])
+        gen.set_state(state['rng'][0].cpu())  # RNG states live on the host, whatever map_location said
+        torch.set_rng_state(state['rng'][1].cpu())
         step0, seconds = state['step'], state['seconds']
         print(f'{name}: resuming at step {step0} from {ckpt_path(cfg, name)}')
     elif os.path.exists(ckpt_path(cfg, name + '.best')):  # a fresh start: an older run's best is stale
@@ -440,6 +440,8 @@ def speeds(cfg, D, gens):
     Called after accuracy(), whose pass over the test set warms up (compilation, caches)."""
     n, N, rounds = min(cfg.speed_examples, len(D.test['nocot'])), len(D.test['nocot']), 3
     s1, sb = dict.fromkeys(gens, 0.0), dict.fromkeys(gens, 0.0)
+    for generate in gens.values():  # untimed: batch 1 is a new shape (compiled blocks compile it here)
+        answers(cfg, D, generate, rows=[0], batch_size=1)
     for i in range(n):
         for name, generate in gens.items():
             s1[name] += answers(cfg, D, generate, rows=[i], batch_size=1)[1]
