@@ -25,6 +25,7 @@ from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student
 from teacher import SUBSETS, extract_states, grid_cells, picture
 
+COMPILE = ('off', 'blocks', 'model', 'graphs')
 STAGES = ('teacher', 'student', 'emulator', 'couple', 'nocot', 'eval')  # the method first: a run cut short still shows it
 
 
@@ -71,7 +72,7 @@ class Config:
     couple_steps: int = 300
     # logging and evaluation
     log_interval: int = 50
-    compile: bool = False           # torch.compile every transformer block (worth it on a GPU)
+    compile: str = 'off'            # off, blocks (each block), model (the whole forward), graphs (model + CUDA graphs)
     peak_flops: float = 0.0         # the device's peak FLOP/s (e.g. 989e12, H100 bf16 dense): prints MFU
     eval_interval: int = 0          # 0: evaluate at the end of each stage only
     ckpt_interval: int = 100        # steps between checkpoints inside a stage (a rerun resumes there)
@@ -118,6 +119,8 @@ def parse_config(argv):
     cfg = Config(**overrides)
     if cfg.stage not in STAGES + ('all', 'ablate'):
         fail(f'stage must be one of {STAGES + ("all", "ablate")}, got {cfg.stage!r}')
+    if cfg.compile not in COMPILE:
+        fail(f'compile must be one of {COMPILE}, got {cfg.compile!r}')
     if cfg.subset not in SUBSETS:
         fail(f'subset must be one of {SUBSETS}, got {cfg.subset!r}')
     if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
@@ -188,9 +191,13 @@ def make(cfg, D, kind):
         model = Student(gc)
     else:
         model = Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
-    if cfg.compile:  # block by block: the hooks between blocks stay plain Python
+    if cfg.compile == 'blocks':  # block by block: the hooks between blocks stay plain Python
         for block in core(model).transformer.h:
             block.compile()
+    elif cfg.compile != 'off':  # forward (training, the emulator's pass) as one graph; decoding stays eager
+        # 'graphs' replays each step's kernels as CUDA graphs: at 12 x 256 the host, not the GPU,
+        # sets the pace, and this halved the teacher's step on an H100 (README)
+        model.compile(mode='reduce-overhead' if cfg.compile == 'graphs' else None)
     return model
 
 
@@ -298,6 +305,8 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None, lr_flag='learning
     for step in range(step0 + 1, steps + 1):
         for g in opt.param_groups:
             g['lr'] = lr_at(cfg, step, steps)
+        if cfg.compile == 'graphs':
+            torch.compiler.cudagraph_mark_step_begin()  # last step's outputs may be overwritten now
         rows = torch.randint(N, (cfg.batch_size,), device=device, generator=gen)
         with autocast(device):
             loss = loss_fn(rows)
@@ -440,7 +449,7 @@ def speeds(cfg, D, gens):
     Called after accuracy(), whose pass over the test set warms up (compilation, caches)."""
     n, N, rounds = min(cfg.speed_examples, len(D.test['nocot'])), len(D.test['nocot']), 3
     s1, sb = dict.fromkeys(gens, 0.0), dict.fromkeys(gens, 0.0)
-    for generate in gens.values():  # untimed: batch 1 is a new shape (compiled blocks compile it here)
+    for generate in gens.values():  # untimed: batch 1 is a new shape (compiled models compile it here)
         answers(cfg, D, generate, rows=[0], batch_size=1)
     for i in range(n):
         for name, generate in gens.items():

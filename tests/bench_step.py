@@ -1,11 +1,12 @@
-"""Where a training step's time goes: ms per optimizer step of the teacher, the student and the
-emulator at a preset's shape, run eagerly, with every block compiled (train.py's --compile) and
-with the whole model compiled, and a profile of one of them (host time against device time).
+"""Where a training step's time goes: ms per optimizer step of each stage (teacher, student,
+emulator, couple) under train.py's --compile choices (off, blocks, model, graphs) and batch
+sizes, with MFU, and a profile of the student's step (host time against device time).
 
     python tests/bench_step.py                   # tiny, on the CPU: checks that it runs
-    python tests/bench_step.py --device=cuda     # config/mult4x4.py's shape (12 x 256, batch 512)
+    python tests/bench_step.py --device=cuda     # config/mult4x4.py's shape (12 x 256), about 4 minutes
 
-The loss is the stage's own, on random targets: speed does not depend on what is learned.
+The losses are the stages' own, on random targets: speed does not depend on what is learned.
+Rows are printed as they are measured, most wanted first, so a run cut short still tells.
 """
 import os
 import sys
@@ -16,46 +17,50 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train  # noqa: E402
 
+KINDS = ('teacher', 'student', 'emulator', 'couple')
 
-def setup(device, shape):
-    n_layer, n_embd, n_head, batch = shape
-    cfg = train.parse_config(['config/mult4x4.py', '--test_file=', '--train_size=20000', '--test_size=100',
-                              f'--device={device}', '--compile=false', f'--n_layer={n_layer}',
-                              f'--n_embd={n_embd}', f'--n_head={n_head}', f'--batch_size={batch}'])
+
+def setup(device, train_size=20000):
+    """(the 4x4 preset's config, its data at train_size problems)."""
+    cfg = train.parse_config(['config/mult4x4.py', '--test_file=', f'--train_size={train_size}', '--test_size=100',
+                              f'--device={device}'])
     return cfg, train.Data(cfg, torch.device(device))
 
 
-def loss_fn(cfg, D, kind, model):
-    """rows -> the stage's loss for a `kind` model, with random teacher states as targets."""
+def losses(cfg, D, kind):
+    """(the models a `kind` step trains, rows -> that stage's loss), teacher states random."""
     cot, tr, P = D.train['cot'], D.train['nocot'], D.T['input']
     z = torch.randn(cfg.batch_size, cfg.n_layer, cfg.n_embd, device=D.device)        # (B, L, C)
     tokens = cot.idx[:cfg.batch_size, :cfg.n_layer]                                  # (B, L)
+    m = {k: train.make(cfg, D, k).to(D.device).train() for k in
+         {'teacher': ['teacher'], 'couple': ['emulator', 'student']}.get(kind, [kind])}
     if kind == 'teacher':
-        return lambda r: model(cot.idx[r], cot.labels[r])[1]
+        return m, lambda r: m['teacher'](cot.idx[r], cot.labels[r])[1]
     if kind == 'student':
-        return lambda r: model(tr.idx[r], tr.sep1[r], z, tr.labels[r])[1]
-    return lambda r: model(tr.idx[r, :P], tr.sep1[r], z, tokens, mode='train')[1]
+        return m, lambda r: m['student'](tr.idx[r], tr.sep1[r], z, tr.labels[r])[1]
+    if kind == 'emulator':
+        return m, lambda r: m['emulator'](tr.idx[r, :P], tr.sep1[r], z, tokens, mode='train')[1]
+    return m, lambda r: m['student'](tr.idx[r], tr.sep1[r], m['emulator'](tr.idx[r, :P], tr.sep1[r], mode='soft')[0],
+                                     tr.labels[r])[1]
 
 
-def steps_per_s(cfg, D, kind, how, warm, timed, profile=False):
-    """ms per step (forward, backward, clipping, AdamW, as train.train does it)."""
+def step_ms(cfg, D, kind, warm, timed, profile=False):
+    """(ms per step, seconds of the untimed first steps, compilation included). A step is what
+    train.train does: forward under autocast, backward, clipping, AdamW."""
     torch.manual_seed(0)
-    model = train.make(cfg, D, kind).to(D.device).train()
-    if how == 'blocks':
-        for block in train.core(model).transformer.h:
-            block.compile()
-    elif how != 'eager':
-        model.compile(mode=None if how == 'whole' else how)
-    opt = train.configure_optimizers([model], cfg.weight_decay, cfg.learning_rate, device_type=D.device.type)
-    loss_of, N = loss_fn(cfg, D, kind, model), len(D.train['cot'])
+    models, loss_of = losses(cfg, D, kind)
+    opt = train.configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=D.device.type)
+    params, N = [p for g in opt.param_groups for p in g['params']], len(D.train['cot'])
 
     def step():
+        if cfg.compile == 'graphs':
+            torch.compiler.cudagraph_mark_step_begin()
         r = torch.randint(N, (cfg.batch_size,), device=D.device)
         with train.autocast(D.device):
             loss = loss_of(r)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         opt.step()
     t0 = time.time()
     for _ in range(warm):
@@ -74,34 +79,35 @@ def steps_per_s(cfg, D, kind, how, warm, timed, profile=False):
                 step()
             train.sync(D.device)
         key = 'self_cuda_time_total' if D.device.type == 'cuda' else 'self_cpu_time_total'
-        print(prof.key_averages().table(sort_by=key, row_limit=15), flush=True)
-    return ms, time.time() - t0 - ms * timed / 1000
+        print(prof.key_averages().table(sort_by=key, row_limit=12), flush=True)
+    return ms, t1 - t0
 
 
 def main(argv):
     device = next((a.split('=', 1)[1] for a in argv if a.startswith('--device=')), 'cpu')
     gpu = device == 'cuda'
-    shape = (12, 256, 8, 512) if gpu else (2, 32, 2, 16)
-    warm, timed = (10, 30) if gpu else (2, 3)
-    runs = [(shape, k, 'eager') for k in ('teacher', 'student', 'emulator')]
-    runs += [(shape, k, 'blocks') for k in ('teacher', 'student', 'emulator')]
-    runs += [(shape, 'student', 'profile-eager'), (shape, 'student', 'profile-blocks')]
-    runs += [(shape, 'teacher', 'whole'), (shape, 'teacher', 'reduce-overhead')]
-    runs += [((12, 768, 12, 512) if gpu else (2, 48, 2, 16), 'teacher', how) for how in ('blocks', 'whole')]
+    base, D = setup(device)
+    small = (12, 256, 8) if gpu else (2, 32, 2)
+    warm, timed, batch = (10, 30, 512) if gpu else (2, 3, 16)
+    # (layers, width, heads, batch, kind, compile, profile)
+    runs = [(*small, batch, k, 'graphs', False) for k in KINDS]
+    runs += [(*small, batch, k, 'off', False) for k in KINDS]
+    runs += [(*small, 4 * batch, k, how, False) for how in ('off', 'graphs') for k in ('student', 'emulator')]
+    runs += [(*small, batch, 'student', 'graphs', True)]
+    runs += [(12, 768, 12, batch, 'teacher', how, False) if gpu else (2, 48, 2, batch, 'teacher', how, False)
+             for how in ('model', 'graphs', 'blocks')]
     print(f'device: {torch.cuda.get_device_name() if gpu else "cpu"}, torch {torch.__version__}')
-    print('| layers x width, batch | model | compiled | ms/step | first steps incl. compile, s |\n|---|---|---|---|---|')
-    data = {}
-    for shape, kind, how in runs:
-        if shape not in data:
-            data[shape] = setup(device, shape)
-        cfg, D = data[shape]
-        profile = how.startswith('profile-')
+    print('| layers x width | batch | stage | compile | ms/step | MFU | first steps, s |\n|---|---|---|---|---|---|---|')
+    for n_layer, n_embd, n_head, batch_size, kind, how, profile in runs:
+        cfg = train.replace(base, n_layer=n_layer, n_embd=n_embd, n_head=n_head, batch_size=batch_size, compile=how)
+        row = f'| {n_layer} x {n_embd} | {batch_size} | {kind} | {how} |'
         try:
-            ms, first = steps_per_s(cfg, D, kind, how.removeprefix('profile-'), warm, timed, profile)
-            print(f'| {shape[0]} x {shape[1]}, {shape[3]} | {kind} | {how} | {ms:.1f} | {first:.1f} |', flush=True)
+            ms, first = step_ms(cfg, D, kind, warm, timed, profile)
         except Exception as e:  # a variant that does not compile is a result too
-            print(f'| {shape[0]} x {shape[1]}, {shape[3]} | {kind} | {how} | failed: {type(e).__name__}: '
-                  f'{str(e).splitlines()[0][:200]} | |', flush=True)
+            print(f'{row} failed: {type(e).__name__}: {str(e).splitlines()[0][:200]} | | |', flush=True)
+            continue
+        mfu = f'{100 * batch_size * train.costs(cfg, D)[kind][1] / (ms / 1000) / cfg.peak_flops:.1f}%' if gpu else '-'
+        print(f'{row} {ms:.1f} | {mfu} | {first:.1f} |', flush=True)
 
 
 if __name__ == '__main__':

@@ -118,7 +118,8 @@ def test_couple_learning_rate_is_couplings_own(smoke_run, tmp_path):
 
 def test_config_errors(tmp_path):
     for args, msg in [(['--nope=1'], "unknown config key 'nope'"), (['--n_layer=two'], 'n_layer must be int'),
-                      ([str(tmp_path / 'missing.py')], 'does not exist'), (['--stage=fly'], 'stage must be one of')]:
+                      ([str(tmp_path / 'missing.py')], 'does not exist'), (['--stage=fly'], 'stage must be one of'),
+                      (['--compile=true'], "compile must be one of ('off', 'blocks', 'model', 'graphs')")]:
         with pytest.raises(SystemExit) as e:
             train.parse_config(args)
         assert msg in str(e.value)
@@ -325,7 +326,7 @@ def test_gpu_presets_run_tiny_on_cpu(preset, tmp_path):
     """The GPU command, shrunk to seconds: a GPU run must not fail on what a CPU can catch."""
     test_file = os.path.join(os.path.dirname(ROOT), 'shared', 'data', preset, 'test.txt')
     extra = [] if os.path.isfile(test_file) else ['--test_file=']  # without ../shared: a generated test set
-    tiny = ['--device=cpu', '--compile=false', '--train_size=300', '--test_size=20', '--n_layer=2', '--n_head=2',
+    tiny = ['--device=cpu', '--compile=off', '--train_size=300', '--test_size=20', '--n_layer=2', '--n_head=2',
             '--n_embd=16', '--batch_size=8', '--speed_examples=2', '--log_interval=2', '--ckpt_interval=2',
             '--eval_batch_size=200'] + [f'--{s}_steps=2' for s in ('nocot', 'teacher', 'student', 'emulator', 'couple')]
     p = run(os.path.join(ROOT, 'config', f'{preset}.py'), *tiny, *extra, f'--out_dir={tmp_path}')
