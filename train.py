@@ -418,8 +418,10 @@ def accuracy(cfg, D, name, generate, show=3):
 
 
 def generators(cfg, D, models):
-    """How each way of answering turns a prompt into tokens."""
-    eos = D.vocab.eos
+    """How each way of answering turns a prompt into tokens. With --compile=graphs on a GPU each
+    one is recorded as a CUDA graph (graphed), so none stops early: answers are read up to their
+    eos either way."""
+    eos = None if cfg.compile == 'graphs' else D.vocab.eos  # on any device, so the CPU tests it
     n_nocot = D.T['nocot'] - D.T['input'] + 1
     n_cot = D.T['cot'] - D.T['input'] + 1
     cot, nocot = D.test['cot'], D.test['nocot']
@@ -435,11 +437,47 @@ def generators(cfg, D, models):
             return models['student'].generate(P, nocot.sep1[rows], z, n_nocot, eos)
         g['mindread'] = mindread
     if 'emulator' in models and 'student' in models:
-        def implicit(P, rows):
-            zh, _ = models['emulator'](P, nocot.sep1[rows], mode='argmax')
+        def implicit(P, rows):  # .forward: the emulator uncompiled, as every other pass here
+            zh, _ = models['emulator'].forward(P, nocot.sep1[rows], mode='argmax')
             return models['student'].generate(P, nocot.sep1[rows], zh, n_nocot, eos)
         g['implicit'] = implicit
-    return g
+    return {k: graphed(f) for k, f in g.items()} if eos is None and D.device.type == 'cuda' else g
+
+
+def graphed(generate):
+    """generate(P, rows) recorded once per shape as one CUDA graph, then replayed: at batch 1
+    eager decoding is bound by the host's Python and kernel launches (README), a replay by the
+    GPU. generate must never wait on the GPU (no early stop). Should recording fail, it stays eager."""
+    graphs = {}
+
+    def run(P, rows):
+        key = (tuple(P.shape), tuple(rows.shape))
+        if key not in graphs:
+            static = (P.clone(), rows.clone())
+            # autocast's cache of cast weights would be freed under a recorded graph: off here
+            with torch.autocast('cuda', dtype=torch.bfloat16, cache_enabled=False):
+                try:
+                    side = torch.cuda.Stream()
+                    side.wait_stream(torch.cuda.current_stream())
+                    with torch.cuda.stream(side):
+                        generate(*static)  # warm-up: no lazy initialisation while recording
+                    torch.cuda.current_stream().wait_stream(side)
+                    graph = torch.cuda.CUDAGraph()
+                    with torch.cuda.graph(graph):
+                        out = generate(*static)
+                    graphs[key] = (graph, static, out)
+                except RuntimeError as e:
+                    print(f'CUDA graph recording failed, decoding stays eager: {str(e).splitlines()[0]}')
+                    graphs[key] = None
+        if graphs[key] is None:
+            return generate(P, rows)
+        graph, static, out = graphs[key]
+        static[0].copy_(P)
+        static[1].copy_(rows)
+        graph.replay()
+        return out  # overwritten by the next replay: answers() reads it at once
+
+    return run
 
 
 def speeds(cfg, D, gens):

@@ -3,6 +3,7 @@ and implicit CoT (emulator + student) at each multiplication task's real token c
 
     python tests/bench_decode.py                 # 2x2 to 5x5 on the CPU (about 2 minutes, 2 cores)
     python tests/bench_decode.py --device=cuda
+    python tests/bench_decode.py --device=cuda --graphs   # each answer replayed as one CUDA graph
 
 Speed does not depend on what the weights have learned, only on how many tokens each way of
 answering writes, so the models here are untrained and every answer is forced to the task's
@@ -20,7 +21,7 @@ import train  # noqa: E402
 SHAPES = (('mult2x2', 8, 64, 4), ('mult3x3', 12, 64, 4), ('mult4x4', 12, 256, 8), ('mult5x5', 12, 256, 8))
 
 
-def measure(task, n_layer, n_embd, n_head, examples=30, device='cpu'):
+def measure(task, n_layer, n_embd, n_head, examples=30, device='cpu', graphs=False):
     """{'tokens': {method: tokens written}, 'bs1': {method: ex/s}} for one task and model shape."""
     cfg = train.parse_config([f'--task={task}', f'--n_layer={n_layer}', f'--n_embd={n_embd}', f'--n_head={n_head}',
                               '--train_size=300', f'--test_size={examples}', f'--speed_examples={examples}',
@@ -38,6 +39,8 @@ def measure(task, n_layer, n_embd, n_head, examples=30, device='cpu'):
         return m['student'].generate(P, sep1[rows], zh, tokens['implicit'])
     gens = dict(nocot=lambda P, rows: m['nocot'].generate(P, tokens['nocot']),
                 explicit=lambda P, rows: m['teacher'].generate(P, tokens['explicit']), implicit=implicit)
+    if graphs:
+        gens = {name: train.graphed(generate) for name, generate in gens.items()}
     for generate in gens.values():  # warm-up
         train.answers(cfg, D, generate)
     return dict(tokens=tokens, bs1={name: bs1 for name, (bs1, _) in train.speeds(cfg, D, gens).items()})
@@ -45,11 +48,12 @@ def measure(task, n_layer, n_embd, n_head, examples=30, device='cpu'):
 
 def main(argv):
     device = next((a.split('=', 1)[1] for a in argv if a.startswith('--device=')), 'cpu')
-    print(f'device: {train.device_name(torch.device(device))}')
+    graphs = '--graphs' in argv
+    print(f'device: {train.device_name(torch.device(device))}{", CUDA graphs" if graphs else ", eager"}')
     print('| task | layers x width | tokens: no-CoT / explicit | ex/s bs1: no-CoT / explicit / implicit '
           '| implicit / explicit | implicit / no-CoT |\n|---|---|---|---|---|---|')
     for task, L, C, H in SHAPES:
-        r = measure(task, L, C, H, device=device)
+        r = measure(task, L, C, H, device=device, graphs=graphs)
         s, t = r['bs1'], r['tokens']
         print(f'| {task} | {L} x {C} | {t["nocot"]} / {t["explicit"]} | {s["nocot"]:.1f} / {s["explicit"]:.1f} / '
               f'{s["implicit"]:.1f} | {s["implicit"] / s["explicit"]:.2f}x | {s["implicit"] / s["nocot"]:.2f}x |', flush=True)

@@ -100,6 +100,20 @@ def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
 
 
 @needs()
+def test_decoding_without_early_stop_reads_the_same_answers(smoke_run):
+    """--compile=graphs decodes every answer to full length (a CUDA graph cannot stop early)."""
+    out, _ = smoke_run
+    cfg = train.parse_config([SMOKE, f'--out_dir={out}'])
+    D = train.Data(cfg, torch.device('cpu'))
+    models = {k: v for name in ('nocot', 'teacher', 'couple') for k, v in train.load(cfg, D, name)[0].items()}
+    stop, full = (train.generators(c, D, models) for c in (cfg, train.replace(cfg, compile='graphs')))
+    P, rows = D.test['nocot'].idx[:, :D.T['input']], torch.arange(len(D.test['nocot']))
+    assert stop['nocot'](P, rows).size(1) < full['nocot'](P, rows).size(1)  # the smoke no-CoT model stops early
+    for name in stop:
+        assert train.answers(cfg, D, stop[name])[0] == train.answers(cfg, D, full[name])[0], name
+
+
+@needs()
 def test_couple_learning_rate_is_couplings_own(smoke_run, tmp_path):
     out, _ = smoke_run
     for name in ('teacher', 'student', 'emulator'):
