@@ -25,7 +25,7 @@ from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student
 from teacher import SUBSETS, extract_states, grid_cells, picture
 
-COMPILE = ('off', 'blocks', 'model', 'graphs')
+COMPILE = ('off', 'model', 'graphs')
 STAGES = ('teacher', 'student', 'emulator', 'couple', 'nocot', 'eval')  # the method first: a run cut short still shows it
 
 
@@ -72,7 +72,7 @@ class Config:
     couple_steps: int = 300
     # logging and evaluation
     log_interval: int = 50
-    compile: str = 'off'            # off, blocks (each block), model (the whole forward), graphs (model + CUDA graphs)
+    compile: str = 'off'            # off, model (torch.compile each model's forward), graphs (model + CUDA graphs)
     peak_flops: float = 0.0         # the device's peak FLOP/s (e.g. 989e12, H100 bf16 dense): prints MFU
     eval_interval: int = 0          # 0: evaluate at the end of each stage only
     ckpt_interval: int = 100        # steps between checkpoints inside a stage (a rerun resumes there)
@@ -191,10 +191,7 @@ def make(cfg, D, kind):
         model = Student(gc)
     else:
         model = Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
-    if cfg.compile == 'blocks':  # block by block: the hooks between blocks stay plain Python
-        for block in core(model).transformer.h:
-            block.compile()
-    elif cfg.compile != 'off':  # forward (training, the emulator's pass) as one graph; decoding stays eager
+    if cfg.compile != 'off':  # forward (training, the emulator's pass) as one graph; decoding stays eager
         # 'graphs' replays each step's kernels as CUDA graphs: at 12 x 256 the host, not the GPU,
         # sets the pace, and this halved the teacher's step on an H100 (README)
         model.compile(mode='reduce-overhead' if cfg.compile == 'graphs' else None)

@@ -22,6 +22,8 @@ log_interval = 200
 ckpt_interval = 1000
 eval_batch_size = 1000
 speed_examples = 200
-compile = 'off'                # measured on an H100 at 12 x 256: compiled blocks gain nothing (README); 'graphs' is untried
+# on an H100 at 12 x 256, compiled blocks and the whole teacher compiled without CUDA graphs
+# gained nothing (README); CUDA graphs halved the teacher's step; 'graphs' is untried for the rest
+compile = 'off'
 peak_flops = 989e12            # H100 SXM, bf16 dense; 989e12 for an H200 too
 device = 'cuda'

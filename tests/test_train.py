@@ -133,7 +133,7 @@ def test_couple_learning_rate_is_couplings_own(smoke_run, tmp_path):
 def test_config_errors(tmp_path):
     for args, msg in [(['--nope=1'], "unknown config key 'nope'"), (['--n_layer=two'], 'n_layer must be int'),
                       ([str(tmp_path / 'missing.py')], 'does not exist'), (['--stage=fly'], 'stage must be one of'),
-                      (['--compile=true'], "compile must be one of ('off', 'blocks', 'model', 'graphs')")]:
+                      (['--compile=true'], "compile must be one of ('off', 'model', 'graphs')")]:
         with pytest.raises(SystemExit) as e:
             train.parse_config(args)
         assert msg in str(e.value)
