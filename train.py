@@ -302,15 +302,8 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None, lr_flag='learning
     for step in range(step0 + 1, steps + 1):
         for g in opt.param_groups:
             g['lr'] = lr_at(cfg, step, steps)
-        if cfg.compile == 'graphs':
-            torch.compiler.cudagraph_mark_step_begin()  # last step's outputs may be overwritten now
         rows = torch.randint(N, (cfg.batch_size,), device=device, generator=gen)
-        with autocast(device):
-            loss = loss_fn(rows)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        opt.step()
+        loss = optimizer_step(cfg, opt, params, loss_fn, rows)
         save_now = step % cfg.ckpt_interval == 0 and step < steps
         if step % cfg.log_interval == 0 or step == steps or save_now:
             loss_v = loss.item()  # the only host-device sync of the loop
@@ -340,6 +333,19 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None, lr_flag='learning
         restore(ckpt_path(cfg, name + '.best'), models, best['models'])
         print(f'{name}: keeping step {best["step"]}, the best on {cfg.valid_file} ({best["score"]:.4f})')
     return seconds + time.time() - t0, loss_v
+
+
+def optimizer_step(cfg, opt, params, loss_fn, rows):
+    """One step on the training examples `rows`: forward under autocast, backward, clipping, AdamW."""
+    if cfg.compile == 'graphs':
+        torch.compiler.cudagraph_mark_step_begin()  # last step's outputs may be overwritten now
+    with autocast(rows.device):
+        loss = loss_fn(rows)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+    opt.step()
+    return loss
 
 
 def validate(cfg, D, name, models, evaluate, step):

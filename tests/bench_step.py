@@ -45,23 +45,15 @@ def losses(cfg, D, kind):
 
 
 def step_ms(cfg, D, kind, warm, timed, profile=False):
-    """(ms per step, seconds of the untimed first steps, compilation included). A step is what
-    train.train does: forward under autocast, backward, clipping, AdamW."""
+    """(ms per step, seconds of the untimed first steps, compilation included); a step is
+    train.optimizer_step, as in train.train."""
     torch.manual_seed(0)
     models, loss_of = losses(cfg, D, kind)
     opt = train.configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=D.device.type)
     params, N = [p for g in opt.param_groups for p in g['params']], len(D.train['cot'])
 
     def step():
-        if cfg.compile == 'graphs':
-            torch.compiler.cudagraph_mark_step_begin()
-        r = torch.randint(N, (cfg.batch_size,), device=D.device)
-        with train.autocast(D.device):
-            loss = loss_of(r)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        opt.step()
+        train.optimizer_step(cfg, opt, params, loss_of, torch.randint(N, (cfg.batch_size,), device=D.device))
     t0 = time.time()
     for _ in range(warm):
         step()
