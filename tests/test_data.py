@@ -44,6 +44,28 @@ def test_generator_seeded_distinct_and_excluding():
         data.generate_multiplication(1, 1, 82, seed=0)  # 81 one-digit problems exist
 
 
+def test_pairs_are_the_first_unseen_of_each_seeded_round():
+    # the rule the vectorised draw follows, one pair at a time: rounds of twice what is missing
+    rng, seen, want = __import__('numpy').random.default_rng(4), {(10, 100)}, []
+    while len(want) < 3000:
+        a = rng.integers(10, 100, size=2 * (3000 - len(want)))
+        for pair in zip(a.tolist(), rng.integers(100, 1000, size=a.size).tolist()):
+            if pair not in seen and len(want) < 3000:
+                seen.add(pair), want.append(pair)
+    a, b = data.multiplication_pairs(2, 3, 3000, seed=4, exclude={(10, 100)})
+    assert list(zip(a.tolist(), b.tolist())) == want
+
+
+@pytest.mark.parametrize('n,m', [(1, 1), (2, 3), (3, 2), (4, 4), (5, 5), (9, 9)])
+def test_ids_without_the_tokenizer_are_the_tokenizers(n, m):
+    a, b = data.multiplication_pairs(n, m, 60, seed=0)
+    a[:2], b[:2] = [10 ** n - 1, 10 ** (n - 1)], [10 ** m - 1, 10 ** (m - 1)]  # all nines; zeros in b
+    gpt2, lengths, answers = data.encode([data.parse_line(data.multiplication_line(x, y))
+                                          for x, y in zip(a.tolist(), b.tolist())])
+    fast = data.multiplication_ids(a, b, n, m)
+    assert torch.equal(fast[0], gpt2) and torch.equal(fast[1], lengths) and fast[2] == answers
+
+
 def test_layouts_and_seps():
     ex = data.parse_line(EXAMPLE)
     cot = data.layout_ids(ex, 'cot')
