@@ -1,6 +1,7 @@
 """The mind-reading student: a GPT that reads the `nocot` layout and, before every block l,
 finds mlp_l(z_l) written at sep1 in place of its own stream. z comes from the teacher
 (mind-reading) or from the emulator (implicit CoT)."""
+import torch
 import torch.nn as nn
 
 from gpt import GPT, replace_at
@@ -8,6 +9,22 @@ from gpt import GPT, replace_at
 
 def mlp(n_in, C):
     return nn.Sequential(nn.Linear(n_in, 4 * C), nn.ReLU(), nn.Linear(4 * C, C))
+
+
+@torch.no_grad()
+def identity_(mlp):
+    """Make mlp(z) == z: hidden units 0..C-1 carry relu(z), C..2C-1 relu(-z), and the output is
+    their difference. The other 2C units keep their random inputs, but their outputs start at 0,
+    so they still learn. Started so from the teacher's weights, the student's sep1 begins by
+    seeing the teacher's own state there instead of a random projection of it."""
+    fc, proj = mlp[0], mlp[2]
+    C = proj.out_features
+    eye = torch.eye(C, device=fc.weight.device)
+    fc.weight[:2 * C] = torch.cat([eye, -eye])          # (4C, C)
+    fc.bias[:2 * C] = 0
+    proj.weight.zero_()                                 # (C, 4C)
+    proj.weight[:, :2 * C] = torch.cat([eye, -eye], 1)
+    proj.bias.zero_()
 
 
 class Student(nn.Module):

@@ -22,7 +22,7 @@ import torch
 import data
 from emulator import Emulator
 from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
-from student import Student
+from student import Student, identity_
 from teacher import SUBSETS, extract_states, grid_cells, picture
 
 COMPILE = ('off', 'model', 'graphs')
@@ -53,6 +53,7 @@ class Config:
     mixture: bool = False           # token-conditioned mixture in the emulator (for GSM8K)
     use_lstm: bool = True           # the emulator's LSTM + attention across layers
     init_from_teacher: bool = True  # student and emulator start from the teacher's weights
+    identity_mlps: bool = True      # ... and then the student's MLPs start as the identity (README)
     init_from: str = ''             # gpt2, gpt2-medium, gpt2-large: every model starts from GPT-2 ('' = scratch)
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
     cache_states: bool = True       # run the frozen teacher once over the training set, not every step
@@ -565,6 +566,9 @@ def from_teacher(cfg, D, kind, teacher, seed):
     model = start(cfg, D, kind, seed)
     if cfg.init_from_teacher:
         model.gpt.load_state_dict(teacher.state_dict())
+        if kind == 'student' and cfg.identity_mlps:
+            for m in model.mlps:
+                identity_(m)
     return model
 
 

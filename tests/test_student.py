@@ -1,7 +1,7 @@
 import torch
 
 from gpt import GPTConfig
-from student import Student
+from student import Student, identity_, mlp
 from conftest import needs
 
 CFG = GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=24, vocab_size=9)
@@ -44,3 +44,14 @@ def test_student_generation_matches_recomputation():
     for _ in range(6):
         seq = torch.cat([seq, student(seq, sep1, z)[0][:, -1].argmax(-1, keepdim=True)], 1)
     assert torch.equal(out, seq)
+
+
+def test_identity_mlp_returns_its_input_and_every_unit_learns():
+    torch.manual_seed(0)
+    m = mlp(8, 8)
+    identity_(m)
+    z = torch.randn(64, 8)
+    torch.testing.assert_close(m(z), z)
+    m(z).pow(2).sum().backward()
+    spare = m[2].weight.grad[:, 16:].abs().sum(0)  # (16,) the units that are not the identity's
+    assert spare.gt(0).sum() >= 12                 # their outputs start at 0 but do not stay there
