@@ -83,6 +83,17 @@ def test_coupling_trains_the_emulator_through_the_student():
     assert emulator.gpt.transformer.wte.weight.grad.abs().sum() > 0
 
 
+def test_a_student_from_the_teacher_starts_with_identity_mlps_unless_told_not_to():
+    cfg = train.parse_config([SMOKE])
+    D = train.Data(cfg, torch.device('cpu'))
+    teacher = train.make(cfg, D, 'teacher')
+    z = torch.randn(3, cfg.n_embd)
+    for identity in (True, False):
+        student = train.from_teacher(train.replace(cfg, identity_mlps=identity), D, 'student', teacher, 0)
+        assert torch.equal(student.gpt.transformer.h[0].mlp.c_fc.weight, teacher.transformer.h[0].mlp.c_fc.weight)
+        assert torch.allclose(student.mlps[-1](z), z, atol=1e-6) == identity
+
+
 @needs()  # the smoke run's teacher: every block
 def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
     out, _ = smoke_run
