@@ -20,10 +20,11 @@ def identity_(mlp):
     fc, proj = mlp[0], mlp[2]
     C = proj.out_features
     eye = torch.eye(C, device=fc.weight.device)
-    fc.weight[:2 * C] = torch.cat([eye, -eye])          # (4C, C)
+    split = torch.cat([eye, -eye])                      # (2C, C): z -> (z, -z)
+    fc.weight[:2 * C] = split                           # fc.weight (4C, C)
     fc.bias[:2 * C] = 0
     proj.weight.zero_()                                 # (C, 4C)
-    proj.weight[:, :2 * C] = torch.cat([eye, -eye], 1)
+    proj.weight[:, :2 * C] = split.t()                  # (relu(z), relu(-z)) -> their difference
     proj.bias.zero_()
 
 
