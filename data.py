@@ -150,6 +150,18 @@ def show(ex, predicted):
     return f'{ex.input[:70]}... = {ex.answer}, model said {predicted or "(nothing)"}'
 
 
+def digit_accuracy(preds, truth):
+    """Per answer token as written (for multiplication: each digit, least significant first), the
+    fraction of predictions that have it right; None unless every true answer has the same number
+    of tokens. Shows which digits a model has not learned, where exact match shows only that."""
+    truth = [t.split() for t in truth]
+    K = len(truth[0])
+    if any(len(t) != K for t in truth):
+        return None
+    preds = [p.split() for p in preds]
+    return [sum(len(p) > k and p[k] == t[k] for p, t in zip(preds, truth)) / len(truth) for k in range(K)]
+
+
 def normalize_answer(s):
     """Exact match compares answers with commas removed (GSM8K's '1,000' == '1000')."""
     return s.strip().replace(',', '')

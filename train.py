@@ -418,6 +418,9 @@ def accuracy(cfg, D, name, generate, show=3):
     right = [data.normalize_answer(p) == data.normalize_answer(t) for p, t in zip(preds, truth)]
     acc = sum(right) / len(right)
     print(f'{name:8s} accuracy {acc:.4f} on {len(right)} {D.split} examples ({len(right) / seconds:.0f} ex/s)')
+    digits = data.digit_accuracy(preds, truth)
+    if digits and len(digits) > 1:  # multiplication; a one-token answer would repeat the accuracy
+        print(f'         per answer digit, least significant first: {" ".join(f"{d:.2f}" for d in digits)}')
     wrong = [i for i, r in enumerate(right) if not r][:show]
     for i in wrong:
         print(f'         mistake: {data.show(D.test_examples[i], preds[i])}')

@@ -142,6 +142,14 @@ def test_equal_length_groups_and_read_answer():
     assert data.read_answer(' #### 1,000 <|endoftext|>') == '1,000' and data.read_answer(' 1 2 3') == ''
 
 
+def test_digit_accuracy_counts_each_position_and_needs_one_length():
+    truth = ['0 0 7 5', '1 2 3 4', '9 9 9 9']
+    preds = ['0 0 7 5', '1 2 0 4', '9 9']        # third: a short answer misses its last two digits
+    assert data.digit_accuracy(preds, truth) == [1.0, 1.0, 1 / 3, 2 / 3]
+    assert data.digit_accuracy(['1 2'], ['1 2 3']) == [1.0, 1.0, 0.0]
+    assert data.digit_accuracy(['18', '7'], ['18', '7 1']) is None  # GSM8K-like: lengths differ
+
+
 def test_nocot_rows_equal_direct_encoding():
     lines = data.generate_multiplication(2, 2, 30, seed=0) + data.generate_multiplication(4, 3, 30, seed=0)
     gsm = os.path.join(DATA, 'gsm8k', 'valid.txt')
