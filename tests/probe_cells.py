@@ -1,0 +1,79 @@
+"""What does each cell the student reads carry? For every layer l, a linear probe from z_l (the
+teacher's state at its cell t_l) to the CoT token at t_l + d, for d = -2..2, fitted on training
+problems and scored on the test set, beside always guessing the commonest token.
+
+    python tests/probe_cells.py config/cpu_full.py --task=mult3x3 --train_size=200000 --out_dir=DIR
+
+Reads DIR/teacher.pt and the cells the config reads (--subset, --stride). A token no cell carries
+is one the student cannot read and has to work out for itself (README: on 3x3 our teachers' cells
+carry their own token and the next, seldom the one before). Seconds on a GPU, about a minute on
+the CPU, so it can run right after the teacher, before the other stages spend their time.
+"""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import train  # noqa: E402
+from teacher import extract_states  # noqa: E402
+
+OFFSETS = (-2, -1, 0, 1, 2)
+
+
+def linear_probe(x, y, xt, yt, n_classes, steps=300):
+    """Test accuracy of a linear classifier from x (N, C) to y (N,), fitted by full-batch Adam;
+    and that of always guessing y's commonest value."""
+    torch.manual_seed(0)
+    probe = nn.Linear(x.size(1), n_classes).to(x.device)
+    opt = torch.optim.Adam(probe.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = F.cross_entropy(probe(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return (probe(xt).argmax(-1) == yt).float().mean().item(), (yt == y.mode().values).float().mean().item()
+
+
+@torch.no_grad()
+def cells(cfg, D, teacher, cot, n):
+    """(z (n, L, C), the tokens at t + d (n, L, len(OFFSETS)), -1 outside sep1..sep2) of the
+    first n rows of a cot set."""
+    zs, toks = [], []
+    for r in torch.arange(n, device=D.device).split(cfg.eval_batch_size):
+        z, t = extract_states(teacher, cot.idx[r], cot.sep1[r], cot.sep2[r], cfg.subset, cfg.stride)
+        p = t[..., None] + torch.tensor(OFFSETS, device=D.device)                    # (B, L, K)
+        inside = (p >= cot.sep1[r, None, None]) & (p <= cot.sep2[r, None, None])
+        tok = cot.idx[r].gather(1, p.clamp(0, cot.idx.size(1) - 1).flatten(1)).view(p.shape)
+        zs.append(z.float())
+        toks.append(torch.where(inside, tok, -1))
+    return torch.cat(zs), torch.cat(toks)
+
+
+def main(argv):
+    cfg = train.parse_config(argv)
+    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
+    D = train.Data(cfg, device)
+    teacher = train.load(cfg, D, 'teacher')[0]['teacher']
+    z, y = cells(cfg, D, teacher, D.train['cot'], min(10000, len(D.train['cot'])))
+    zt, yt = cells(cfg, D, teacher, D.test['cot'], len(D.test['cot']))
+    print(f'linear probe from z_l to the CoT token at t_l + d, accuracy on {len(zt)} test problems '
+          '(always guessing the commonest token in brackets; "-": outside the CoT)')
+    print('layer  ' + ''.join(f'{f"d = {d:+d}":>14s}' for d in OFFSETS))
+    for l in range(z.size(1)):
+        row = []
+        for k in range(len(OFFSETS)):
+            ok, okt = y[:, l, k] >= 0, yt[:, l, k] >= 0
+            if ok.sum() == 0 or okt.sum() == 0:
+                row.append(f'{"-":>14s}')
+                continue
+            acc, guess = linear_probe(z[ok, l], y[ok, l, k], zt[okt, l], yt[okt, l, k], len(D.vocab))
+            row.append(f'{acc:8.2f} ({guess:.2f})')
+        print(f'{l:5d}  ' + ''.join(row), flush=True)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
