@@ -1,7 +1,8 @@
 """The teacher's side: which cells of its (position x layer) grid are read, and reading them.
 
 The teacher itself is a plain GPT trained on the `cot` layout (train.py, stage `teacher`).
-`extract_states` turns one frozen teacher forward into z (B, L, C), one vector per layer.
+`extract_states` turns one frozen teacher forward into z (B, L, C), one vector per layer;
+`recall_loss` is an option for training the teacher so that its cells hold more of the CoT.
 """
 import torch
 import torch.nn.functional as F
@@ -41,16 +42,43 @@ def grid_cells(sep1, sep2, n_layer, subset='diagonal', stride=0):
     return t, layers
 
 
+def read_cells(hiddens, t, layers):
+    """z (B, L, C): the stream entering block layers[l] at t_l, layer-normed without learned
+    scale or bias (so every layer's target has the same size)."""
+    rows = torch.arange(t.size(0), device=t.device)
+    z = torch.stack([hiddens[layers[l]][rows, t[:, l]] for l in range(len(layers))], 1)
+    return F.layer_norm(z.float(), z.shape[-1:])
+
+
 @torch.no_grad()
 def extract_states(teacher, idx, sep1, sep2, subset='diagonal', stride=0):
-    """z (B, L, C): the stream entering block layers[l] at t_l, layer-normed without learned
-    scale or bias (so every layer's target has the same size), and t (B, L)."""
-    L = teacher.config.n_layer
-    t, layers = grid_cells(sep1, sep2, L, subset, stride)
+    """z (B, L, C), read from one frozen teacher forward, and the positions read, t (B, L)."""
+    t, layers = grid_cells(sep1, sep2, teacher.config.n_layer, subset, stride)
     _, hiddens = teacher.body(idx)  # the answer tokens after sep2 cost a little and change nothing
-    rows = torch.arange(idx.size(0), device=idx.device)
-    z = torch.stack([hiddens[layers[l]][rows, t[:, l]] for l in range(L)], 1)  # (B, L, C)
-    return F.layer_norm(z.float(), z.shape[-1:]), t
+    return read_cells(hiddens, t, layers), t
+
+
+def recall_targets(idx, sep1, t, J):
+    """(B, L, J) the token j + 1 places before each cell t_l, for each one between the previous
+    cell (sep1 before layer 0's) and t_l, except the token right after that previous cell, which
+    the previous cell predicts; -1 (no loss) elsewhere."""
+    prev = torch.cat([sep1[:, None], t[:, :-1]], 1)                          # (B, L)
+    p = t[..., None] - torch.arange(1, J + 1, device=t.device)               # (B, L, J)
+    tokens = idx.gather(1, p.clamp(min=0).flatten(1)).view(p.shape)
+    return torch.where(p > prev[..., None] + 1, tokens, -1)
+
+
+def recall_loss(heads, hiddens, idx, sep1, sep2, subset='diagonal', stride=0):
+    """An option for training the teacher (not in the paper): each cell's z also predicts, with
+    heads[j] (Linear(C, V)), the token j + 1 places before it, back to the previous cell. Trained
+    on next tokens alone, a cell keeps its own token and the next and loses the ones before, so a
+    sparse diagonal misses what lies between its cells (README). Mean cross-entropy."""
+    t, layers = grid_cells(sep1, sep2, len(hiddens), subset, stride)
+    z = read_cells(hiddens, t, layers)                                       # (B, L, C)
+    logits = torch.stack([head(z) for head in heads], 2)                     # (B, L, J, V)
+    target = recall_targets(idx, sep1, t, len(heads))
+    total = F.cross_entropy(logits.flatten(0, 2).float(), target.flatten(), ignore_index=-1, reduction='sum')
+    return total / (target >= 0).sum().clamp(min=1)  # no NaN where nothing lies between cells
 
 
 def picture(pieces, t, layers, fvu=None, width=30):

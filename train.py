@@ -23,7 +23,7 @@ import data
 from emulator import Emulator
 from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student, identity_
-from teacher import SUBSETS, extract_states, grid_cells, picture
+from teacher import SUBSETS, extract_states, grid_cells, picture, recall_loss
 
 COMPILE = ('off', 'model', 'graphs')
 STAGES = ('teacher', 'student', 'emulator', 'couple', 'nocot', 'eval')  # the method first: a run cut short still shows it
@@ -54,6 +54,8 @@ class Config:
     use_lstm: bool = True           # the emulator's LSTM + attention across layers
     init_from_teacher: bool = True  # student and emulator start from the teacher's weights
     identity_mlps: bool = True      # ... and then the student's MLPs start as the identity (README)
+    recall: int = 0                 # > 0: the teacher's cells also learn the `recall` tokens before them (README)
+    recall_weight: float = 1.0
     init_from: str = ''             # gpt2, gpt2-medium, gpt2-large: every model starts from GPT-2 ('' = scratch)
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
     cache_states: bool = True       # run the frozen teacher once over the training set, not every step
@@ -557,10 +559,20 @@ def stage_teacher(cfg, D):
     if finished(cfg, D, 'teacher'):
         return
     model = start(cfg, D, 'teacher', cfg.seed + 1)
+    models = {'teacher': model}  # + the recall heads, trained with it and dropped when it is done
+    if cfg.recall:
+        heads = [torch.nn.Linear(cfg.n_embd, len(D.vocab)) for _ in range(cfg.recall)]
+        models['recall'] = torch.nn.ModuleList(heads).to(D.device)
     tr = D.train['cot']
+
+    def loss_fn(r):
+        _, loss, hiddens = model(tr.idx[r], tr.labels[r])
+        if cfg.recall:
+            loss = loss + cfg.recall_weight * recall_loss(models['recall'], hiddens, tr.idx[r],
+                                                          tr.sep1[r], tr.sep2[r], cfg.subset, cfg.stride)
+        return loss
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
-    trained = train(cfg, D, 'teacher', {'teacher': model}, lambda r: model(tr.idx[r], tr.labels[r])[1],
-                    cfg.teacher_steps, evaluate)
+    trained = train(cfg, D, 'teacher', models, loss_fn, cfg.teacher_steps, evaluate)
     finish(cfg, 'teacher', {'teacher': model}, trained, cfg.teacher_steps, accuracy=evaluate())
 
 

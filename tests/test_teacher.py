@@ -2,7 +2,7 @@ import torch
 import torch.nn.functional as F
 
 from gpt import GPT, GPTConfig
-from teacher import diagonal_positions, extract_states, grid_cells
+from teacher import diagonal_positions, extract_states, grid_cells, recall_loss, recall_targets
 from conftest import needs
 
 
@@ -69,3 +69,27 @@ def test_picture_marks_each_read_position_and_draws_fvu_bars():
         assert len(row[:start].split()) == p  # exactly p tokens before it
     bars = text.splitlines()[2:]
     assert bars[0] == 'L0  -' and bars[1].count('#') == 5 and bars[2].count('#') == 1 and bars[3].count('#') == 10
+
+
+def test_recall_targets_are_the_tokens_between_cells():
+    idx = torch.arange(100, 112)[None]                      # token at position p: 100 + p
+    t = torch.tensor([[2, 6, 7, 10]])                       # cells; sep1 = 2 is layer 0's
+    # between cells 2 and 6: 3 (predicted by cell 2), then 4 and 5 to recall; 7 follows 6 at once
+    want = [[-1, -1, -1], [105, 104, -1], [-1, -1, -1], [109, -1, -1]]
+    assert recall_targets(idx, torch.tensor([2]), t, 3).tolist() == [want]
+
+
+@needs('diagonal')
+def test_recall_loss_trains_the_cells_and_has_no_nan_without_gaps():
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(n_layer=4, n_head=2, n_embd=16, block_size=32, vocab_size=12))
+    heads = torch.nn.ModuleList(torch.nn.Linear(16, 12) for _ in range(2))
+    idx = torch.randint(12, (3, 20))
+    sep1, sep2 = torch.tensor([3, 3, 4]), torch.tensor([15, 12, 19])
+    _, hiddens = gpt.body(idx)
+    loss = recall_loss(heads, hiddens, idx, sep1, sep2)
+    loss.backward()
+    assert loss.item() > 1.0                                # about log(12) at the start
+    assert gpt.transformer.h[0].attn.c_attn.weight.grad.abs().sum() > 0  # it reaches the teacher
+    _, hiddens = gpt.body(idx)
+    assert recall_loss(heads, hiddens, idx, sep1, sep2, subset='first_column').item() == 0.0
