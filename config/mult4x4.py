@@ -5,6 +5,7 @@ task = 'mult4x4'
 train_size = 808000            # the paper's training set size (test problems excluded)
 test_file = '../shared/data/mult4x4/test.txt'
 n_layer = 12                   # the paper's depth: the diagonal reads every ~4th CoT token
+recall = 3                     # cells 4-5 tokens apart: the teacher's cells learn the 3 before them (README, 3x3)
 n_head = 8
 n_embd = 256
 batch_size = 512
