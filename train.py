@@ -826,10 +826,14 @@ def share(src_dir, dst_dir, name):
         os.replace(dst + '.tmp', dst)
 
 
+def pick_device(cfg):
+    return torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
+
+
 def main(argv):
     t_start = time.time()
     cfg = parse_config(argv)
-    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
+    device = pick_device(cfg)
     try:
         D = Data(cfg, device)
     except (ValueError, FileNotFoundError) as e:

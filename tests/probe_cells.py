@@ -55,7 +55,7 @@ def cells(cfg, D, teacher, cot, n):
 
 def main(argv):
     cfg = train.parse_config(argv)
-    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
+    device = train.pick_device(cfg)
     D = train.Data(cfg, device)
     teacher = train.load(cfg, D, 'teacher')[0]['teacher']
     z, y = cells(cfg, D, teacher, D.train['cot'], min(10000, len(D.train['cot'])))

@@ -96,17 +96,14 @@ def test_a_student_from_the_teacher_starts_with_identity_mlps_unless_told_not_to
 
 @needs('diagonal')
 def test_the_teacher_trains_with_recall_heads_and_keeps_only_itself(tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr(train, 'recall_loss', lambda *a, **k: calls.append(a[0]) or train_recall(*a, **k))
+    calls, real = [], train.recall_loss
+    monkeypatch.setattr(train, 'recall_loss', lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     cfg = train.parse_config([SMOKE, '--recall=2', f'--out_dir={tmp_path}'])
     D = train.Data(cfg, torch.device('cpu'))
     with contextlib.redirect_stdout(io.StringIO()):
         train.stage_teacher(cfg, D)
     assert len(calls) == cfg.teacher_steps and len(calls[0]) == 2
     assert set(train.load(cfg, D, 'teacher')[0]) == {'teacher'}
-
-
-train_recall = train.recall_loss
 
 
 @needs()  # the smoke run's teacher: every block
