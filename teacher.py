@@ -59,13 +59,12 @@ def extract_states(teacher, idx, sep1, sep2, subset='diagonal', stride=0):
 
 
 def recall_targets(idx, sep1, t, J):
-    """(B, L, J) the token j + 1 places before each cell t_l, for each one between the previous
-    cell (sep1 before layer 0's) and t_l, except the token right after that previous cell, which
-    the previous cell predicts; -1 (no loss) elsewhere."""
+    """(B, L, J) the token j + 1 places before each cell t_l, for each one strictly between the
+    previous cell (sep1 before layer 0's) and t_l; -1 (no loss) elsewhere."""
     prev = torch.cat([sep1[:, None], t[:, :-1]], 1)                          # (B, L)
     p = t[..., None] - torch.arange(1, J + 1, device=t.device)               # (B, L, J)
     tokens = idx.gather(1, p.clamp(min=0).flatten(1)).view(p.shape)
-    return torch.where(p > prev[..., None] + 1, tokens, -1)
+    return torch.where(p > prev[..., None], tokens, -1)
 
 
 def recall_loss(heads, hiddens, idx, sep1, sep2, subset='diagonal', stride=0):

@@ -74,8 +74,8 @@ def test_picture_marks_each_read_position_and_draws_fvu_bars():
 def test_recall_targets_are_the_tokens_between_cells():
     idx = torch.arange(100, 112)[None]                      # token at position p: 100 + p
     t = torch.tensor([[2, 6, 7, 10]])                       # cells; sep1 = 2 is layer 0's
-    # between cells 2 and 6: 3 (predicted by cell 2), then 4 and 5 to recall; 7 follows 6 at once
-    want = [[-1, -1, -1], [105, 104, -1], [-1, -1, -1], [109, -1, -1]]
+    # between cells 2 and 6: 3, 4 and 5 to recall; 7 follows 6 at once; 8 and 9 before 10
+    want = [[-1, -1, -1], [105, 104, 103], [-1, -1, -1], [109, 108, -1]]
     assert recall_targets(idx, torch.tensor([2]), t, 3).tolist() == [want]
 
 
