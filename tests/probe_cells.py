@@ -1,12 +1,13 @@
 """What does each cell the student reads carry? For every layer l, a linear probe from z_l (the
 teacher's state at its cell t_l) to the CoT token at t_l + d, for d = -2..2, fitted on training
-problems and scored on the test set, beside always guessing the commonest token.
+problems and scored on the test set, beside always guessing the commonest token. Then, for each
+CoT position, a probe from all of z at once: which tokens the student can read at all.
 
     python tests/probe_cells.py config/cpu_full.py --task=mult3x3 --train_size=200000 --out_dir=DIR
 
 Reads DIR/teacher.pt and the cells the config reads (--subset, --stride). A token no cell carries
 is one the student cannot read and has to work out for itself (README: on 3x3 our teachers' cells
-carry their own token and the next, seldom the one before). About 2 minutes on this project's
+carry their own token and the next, seldom the one before). About 3 minutes on this project's
 2-core CPU (3x3, 8 layers), so it can run right after the teacher, before the other stages.
 """
 import os
@@ -73,6 +74,21 @@ def main(argv):
             acc, guess = linear_probe(z[ok, l], y[ok, l, k], zt[okt, l], yt[okt, l, k], len(D.vocab))
             row.append(f'{acc:8.2f} ({guess:.2f})')
         print(f'{l:5d}  ' + ''.join(row), flush=True)
+    print('linear probe from all of z to the CoT token k places after sep1 (same test problems)')
+    for k in range(1, int(D.train['cot'].sep2.max() - D.train['cot'].sep1.min())):
+        y, yt = token_after_sep1(D.train['cot'], len(z), k), token_after_sep1(D.test['cot'], len(zt), k)
+        ok, okt = y >= 0, yt >= 0
+        if ok.sum() and okt.sum():
+            acc, guess = linear_probe(z[ok].flatten(1), y[ok], zt[okt].flatten(1), yt[okt], len(D.vocab))
+            print(f'k = {k:3d} {acc:8.2f} ({guess:.2f})  {D.vocab.decode([int(yt[okt][0])]).strip() or "_"}', flush=True)
+
+
+def token_after_sep1(cot, n, k):
+    """(n,) the token k places after sep1 in the first n rows of a cot set; -1 where that is
+    sep2 or beyond (the CoT is shorter)."""
+    p = cot.sep1[:n] + k
+    tok = cot.idx[:n].gather(1, p.clamp(max=cot.idx.size(1) - 1)[:, None])[:, 0]
+    return torch.where(p < cot.sep2[:n], tok, -1)
 
 
 if __name__ == '__main__':

@@ -29,3 +29,12 @@ def test_cells_pairs_each_state_with_the_tokens_around_its_cell():
     assert torch.equal(tok[..., d0], cot.idx[:7].gather(1, t))  # d = 0: the cell's own token
     assert (tok[:, 0, :d0] == -1).all()                         # layer 0 sits on sep1: before it is the input
     assert (tok[:, -1, d0 + 1:] == -1).all()                    # the last layer on sep2: after it, the answer
+
+
+@needs('diagonal')
+def test_token_after_sep1_stops_before_sep2():
+    cfg = train.parse_config([f'{ROOT}/config/smoke.py', '--task=mult2x2'])
+    cot = train.Data(cfg, torch.device('cpu')).test['cot']
+    s1, s2 = int(cot.sep1[0]), int(cot.sep2[0])
+    assert torch.equal(probe_cells.token_after_sep1(cot, 3, 1), cot.idx[:3, s1 + 1])  # the CoT's first token
+    assert (probe_cells.token_after_sep1(cot, 3, s2 - s1) == -1).all()              # sep2 itself is not the CoT
