@@ -4,6 +4,6 @@ import os as _os
 exec(open(_os.path.join(_os.path.dirname(__file__), 'mult4x4.py')).read())
 task = 'mult5x5'
 test_file = '../shared/data/mult5x5/test.txt'
-recall = 5                     # cells 6-7 tokens apart
+recall = 6                     # the most tokens between two cells at 12 layers
 student_steps = 6000
 couple_steps = 6000
