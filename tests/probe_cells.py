@@ -74,7 +74,8 @@ def main(argv):
             acc, guess = linear_probe(z[ok, l], y[ok, l, k], zt[okt, l], yt[okt, l, k], len(D.vocab))
             row.append(f'{acc:8.2f} ({guess:.2f})')
         print(f'{l:5d}  ' + ''.join(row), flush=True)
-    print('linear probe from all of z to the CoT token k places after sep1 (same test problems)')
+    print('linear probe from all of z to the CoT token k places after sep1 (same test problems; last: that '
+          'token in the first of them)')
     for k in range(1, int(D.train['cot'].sep2.max() - D.train['cot'].sep1.min())):
         y, yt = token_after_sep1(D.train['cot'], len(z), k), token_after_sep1(D.test['cot'], len(zt), k)
         ok, okt = y >= 0, yt >= 0

@@ -31,8 +31,7 @@ def test_cells_pairs_each_state_with_the_tokens_around_its_cell():
     assert (tok[:, -1, d0 + 1:] == -1).all()                    # the last layer on sep2: after it, the answer
 
 
-@needs('diagonal')
-def test_token_after_sep1_stops_before_sep2():
+def test_token_after_sep1_stops_before_sep2():  # no diagonal: it reads the data alone
     cfg = train.parse_config([f'{ROOT}/config/smoke.py', '--task=mult2x2'])
     cot = train.Data(cfg, torch.device('cpu')).test['cot']
     s1, s2 = int(cot.sep1[0]), int(cot.sep2[0])
