@@ -67,21 +67,25 @@ def main(argv):
     for l in range(z.size(1)):
         row = []
         for k in range(len(OFFSETS)):
-            ok, okt = y[:, l, k] >= 0, yt[:, l, k] >= 0
-            if ok.sum() == 0 or okt.sum() == 0:
-                row.append(f'{"-":>14s}')
-                continue
-            acc, guess = linear_probe(z[ok, l], y[ok, l, k], zt[okt, l], yt[okt, l, k], len(D.vocab))
-            row.append(f'{acc:8.2f} ({guess:.2f})')
+            score = masked_probe(z[:, l], y[:, l, k], zt[:, l], yt[:, l, k], len(D.vocab))
+            row.append(f'{"-":>14s}' if score is None else f'{score[0]:8.2f} ({score[1]:.2f})')
         print(f'{l:5d}  ' + ''.join(row), flush=True)
     print('linear probe from all of z to the CoT token k places after sep1 (same test problems; last: that '
           'token in the first of them)')
     for k in range(1, int(D.train['cot'].sep2.max() - D.train['cot'].sep1.min())):
-        y, yt = token_after_sep1(D.train['cot'], len(z), k), token_after_sep1(D.test['cot'], len(zt), k)
-        ok, okt = y >= 0, yt >= 0
-        if ok.sum() and okt.sum():
-            acc, guess = linear_probe(z[ok].flatten(1), y[ok], zt[okt].flatten(1), yt[okt], len(D.vocab))
-            print(f'k = {k:3d} {acc:8.2f} ({guess:.2f})  {D.vocab.decode([int(yt[okt][0])]).strip() or "_"}', flush=True)
+        tok, tok_t = token_after_sep1(D.train['cot'], len(z), k), token_after_sep1(D.test['cot'], len(zt), k)
+        score = masked_probe(z.flatten(1), tok, zt.flatten(1), tok_t, len(D.vocab))
+        if score is not None:
+            shown = D.vocab.decode([int(tok_t[tok_t >= 0][0])]).strip() or '_'
+            print(f'k = {k:3d} {score[0]:8.2f} ({score[1]:.2f})  {shown}', flush=True)
+
+
+def masked_probe(x, y, xt, yt, n_classes):
+    """linear_probe on the rows whose token is not -1; None where a set has none."""
+    ok, okt = y >= 0, yt >= 0
+    if ok.sum() == 0 or okt.sum() == 0:
+        return None
+    return linear_probe(x[ok], y[ok], xt[okt], yt[okt], n_classes)
 
 
 def token_after_sep1(cot, n, k):
