@@ -26,7 +26,7 @@ eval_batch_size = 1000
 speed_examples = 200
 # on an H100 at 12 x 256 the host sets the pace: CUDA graphs took the teacher's step from 33 to
 # 18 ms and the student's from 68 to 10 (README). Coupling has not yet run on a GPU; on the CPU every
-# stage, coupling included, runs under --compile=model (config/smoke.py, 2026-11-27)
+# stage, coupling included, ran under --compile=model (config/smoke.py --nocot_full=false, 2026-11-27)
 compile = 'graphs'
 peak_flops = 989e12            # H100 SXM, bf16 dense; 989e12 for an H200 too
 device = 'cuda'
