@@ -55,6 +55,7 @@ class Config:
     init_from_teacher: bool = True  # student and emulator start from the teacher's weights
     identity_mlps: bool = True      # ... and then the student's MLPs start as the identity (README)
     recall: int = 0                 # > 0: the teacher's cells also learn the `recall` tokens before them (README)
+    recall_ahead: bool = False      # ... and the token after them, which recall costs them (README)
     recall_weight: float = 1.0
     init_from: str = ''             # gpt2, gpt2-medium, gpt2-large: every model starts from GPT-2 ('' = scratch)
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
@@ -560,16 +561,16 @@ def stage_teacher(cfg, D):
         return
     model = start(cfg, D, 'teacher', cfg.seed + 1)
     models = {'teacher': model}  # + the recall heads, trained with it and dropped when it is done
-    if cfg.recall:
-        heads = [torch.nn.Linear(cfg.n_embd, len(D.vocab)) for _ in range(cfg.recall)]
+    if cfg.recall or cfg.recall_ahead:
+        heads = [torch.nn.Linear(cfg.n_embd, len(D.vocab)) for _ in range(cfg.recall + cfg.recall_ahead)]
         models['recall'] = torch.nn.ModuleList(heads).to(D.device)
     tr = D.train['cot']
 
     def loss_fn(r):
         _, loss, hiddens = model(tr.idx[r], tr.labels[r])
-        if cfg.recall:
-            loss = loss + cfg.recall_weight * recall_loss(models['recall'], hiddens, tr.idx[r],
-                                                          tr.sep1[r], tr.sep2[r], cfg.subset, cfg.stride)
+        if 'recall' in models:
+            loss = loss + cfg.recall_weight * recall_loss(models['recall'], hiddens, tr.idx[r], tr.sep1[r],
+                                                          tr.sep2[r], cfg.subset, cfg.stride, cfg.recall_ahead)
         return loss
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
     trained = train(cfg, D, 'teacher', models, loss_fn, cfg.teacher_steps, evaluate)

@@ -77,6 +77,9 @@ def test_recall_targets_are_the_tokens_between_cells():
     # between cells 2 and 6: 3, 4 and 5 to recall; 7 follows 6 at once; 8 and 9 before 10
     want = [[-1, -1, -1], [105, 104, 103], [-1, -1, -1], [109, 108, -1]]
     assert recall_targets(idx, torch.tensor([2]), t, 3).tolist() == [want]
+    # ahead: one more column, the token after each cell; none after the last position (11)
+    ahead = recall_targets(idx, torch.tensor([2]), torch.tensor([[2, 6, 11]]), 1, ahead=True)
+    assert ahead.tolist() == [[[-1, 103], [105, 107], [110, -1]]]
 
 
 @needs('diagonal')

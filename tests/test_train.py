@@ -95,14 +95,15 @@ def test_a_student_from_the_teacher_starts_with_identity_mlps_unless_told_not_to
 
 
 @needs('diagonal')
-def test_the_teacher_trains_with_recall_heads_and_keeps_only_itself(tmp_path, monkeypatch):
+@pytest.mark.parametrize('flags, heads', [(['--recall=2'], 2), (['--recall_ahead=true'], 1)])
+def test_the_teacher_trains_with_recall_heads_and_keeps_only_itself(tmp_path, monkeypatch, flags, heads):
     calls, real = [], train.recall_loss
     monkeypatch.setattr(train, 'recall_loss', lambda *a, **k: calls.append(a[0]) or real(*a, **k))
-    cfg = train.parse_config([SMOKE, '--recall=2', f'--out_dir={tmp_path}'])
+    cfg = train.parse_config([SMOKE, *flags, f'--out_dir={tmp_path}'])
     D = train.Data(cfg, torch.device('cpu'))
     with contextlib.redirect_stdout(io.StringIO()):
         train.stage_teacher(cfg, D)
-    assert len(calls) == cfg.teacher_steps and len(calls[0]) == 2
+    assert len(calls) == cfg.teacher_steps and len(calls[0]) == heads
     assert set(train.load(cfg, D, 'teacher')[0]) == {'teacher'}
 
 
