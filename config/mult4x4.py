@@ -1,12 +1,14 @@
 # 4x4 multiplication on one GPU, from scratch: teacher, both baselines, student, emulator,
 # coupling and evaluation on the official test file, in one command. Run on an H100 as far as the
-# emulator (README, second session): teacher 1.000, student 0.04 (one digit at chance). The step
-# counts and sizes are a starting point, sized for an 8-minute budget.
+# emulator (README, second session): teacher 1.000, student 0.04 (one digit at chance), before
+# recall_ahead, which is not yet run on a GPU. The step counts and sizes are a starting point,
+# sized for an 8-minute budget.
 task = 'mult4x4'
 train_size = 808000            # the paper's training set size (test problems excluded)
 test_file = '../shared/data/mult4x4/test.txt'
 n_layer = 12                   # the paper's depth: the diagonal reads every ~4th CoT token
 recall = 4                     # the most tokens between two cells (4x4, 12 layers): all of them recalled (README, 3x3)
+recall_ahead = True            # ... and the token after each cell: on 3x3 its students learned the carry (README)
 n_head = 8
 n_embd = 256
 batch_size = 512
