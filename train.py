@@ -561,9 +561,9 @@ def stage_teacher(cfg, D):
         return
     model = start(cfg, D, 'teacher', cfg.seed + 1)
     models = {'teacher': model}  # + the recall heads, trained with it and dropped when it is done
-    if cfg.recall or cfg.recall_ahead:
-        heads = [torch.nn.Linear(cfg.n_embd, len(D.vocab)) for _ in range(cfg.recall + cfg.recall_ahead)]
-        models['recall'] = torch.nn.ModuleList(heads).to(D.device)
+    n_heads = cfg.recall + cfg.recall_ahead  # the tokens before each cell, and the one after
+    if n_heads:
+        models['recall'] = torch.nn.ModuleList(torch.nn.Linear(cfg.n_embd, len(D.vocab)) for _ in range(n_heads)).to(D.device)
     tr = D.train['cot']
 
     def loss_fn(r):
