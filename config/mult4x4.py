@@ -1,8 +1,8 @@
 # 4x4 multiplication on one GPU, from scratch: teacher, both baselines, student, emulator,
 # coupling and evaluation on the official test file, in one command. Run on an H100 as far as the
 # emulator (README, second session): teacher 1.000, student 0.04 (one digit at chance), before
-# recall_ahead, which is not yet run on a GPU. The step counts and sizes are a starting point,
-# sized for an 8-minute budget.
+# recall_ahead, which is not yet run on a GPU (on the CPU, at width 64, its 4x4 student still
+# stalled: README). The step counts and sizes are a starting point, sized for an 8-minute budget.
 task = 'mult4x4'
 train_size = 808000            # the paper's training set size (test problems excluded)
 test_file = '../shared/data/mult4x4/test.txt'
