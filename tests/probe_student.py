@@ -55,9 +55,10 @@ def main(argv):
                      min(6000, len(D.train['nocot'])))
     Ht, ops_t = streams(cfg, D, models['teacher'], models['student'], D.test['cot'], D.test['nocot'],
                         len(D.test['nocot']))
-    # the nocot layout is `input eos #### answer eos`: digit k is predicted `lead` + k after sep1
+    # the nocot layout is `input eos #### answer eos`: sep1 predicts ####'s first token, so digit k
+    # is predicted len(####'s tokens) + k after sep1
     te = D.test['nocot']
-    lead = int((te.labels[0] >= 0).nonzero()[0]) - int(te.sep1[0]) + len(D.vocab.encode(data.encoding().encode(' ####')))
+    lead = len(D.vocab.encode(data.encoding().encode(' ####')))
     first = D.vocab.decode([int(te.labels[0, int(te.sep1[0]) + lead])]).strip()
     assert first == str(int(ops_t[0, 0] * ops_t[0, 1]) % 10), f'answer digit 0 is not where expected ({first!r})'
     rows, rows_t = torch.arange(len(H), device=D.device), torch.arange(len(Ht), device=D.device)
