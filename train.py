@@ -8,6 +8,7 @@ Stages: teacher (explicit CoT), student (mind-reading the teacher), emulator (pr
 teacher's states), couple (emulator + student fine-tuned together), nocot (the no-CoT baseline),
 eval (accuracy and speed of all three ways to answer); `all` runs them in this order.
 """
+import functools
 import json
 import math
 import os
@@ -121,12 +122,9 @@ def parse_config(argv):
                 if not key.startswith('_'):
                     overrides[key] = convert(key, value, arg)
     cfg = Config(**overrides)
-    if cfg.stage not in STAGES + ('all', 'ablate'):
-        fail(f'stage must be one of {STAGES + ("all", "ablate")}, got {cfg.stage!r}')
-    if cfg.compile not in COMPILE:
-        fail(f'compile must be one of {COMPILE}, got {cfg.compile!r}')
-    if cfg.subset not in SUBSETS:
-        fail(f'subset must be one of {SUBSETS}, got {cfg.subset!r}')
+    for key, allowed in (('stage', STAGES + ('all', 'ablate')), ('compile', COMPILE), ('subset', SUBSETS)):
+        if getattr(cfg, key) not in allowed:
+            fail(f'{key} must be one of {allowed}, got {getattr(cfg, key)!r}')
     if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
         fail(f"init_from must be '' or one of {list(GPT2_SHAPES)}, got {cfg.init_from!r}")
     if cfg.init_from and (cfg.n_layer, cfg.n_head, cfg.n_embd) != GPT2_SHAPES[cfg.init_from]:
@@ -185,13 +183,9 @@ def parse_task(task):
 
 # ----------------------------------------------------------------------------- models
 
-def gpt_config(cfg, D):
-    return GPTConfig(n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd, block_size=D.block_size,
-                     vocab_size=len(D.vocab), dropout=cfg.dropout, bias=True)
-
-
 def make(cfg, D, kind):
-    gc = gpt_config(cfg, D)
+    gc = GPTConfig(n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd, block_size=D.block_size,
+                   vocab_size=len(D.vocab), dropout=cfg.dropout, bias=True)
     if kind in ('nocot', 'teacher'):
         model = GPT(gc)
     elif kind == 'student':
@@ -209,23 +203,14 @@ def start(cfg, D, kind, seed):
     """A new model for a stage: random weights, or GPT-2's in every GPT when init_from is set."""
     torch.manual_seed(seed)
     model = make(cfg, D, kind).to(D.device)
-    if cfg.init_from:
-        core(model).load_state_dict(pretrained(cfg.init_from))
+    if cfg.init_from:  # the GPT itself, or the one inside a student or an emulator
+        (model if isinstance(model, GPT) else model.gpt).load_state_dict(pretrained(cfg.init_from))
     return model
 
 
-def core(model):
-    """The GPT of a model: itself, or the one inside a student or an emulator."""
-    return model if isinstance(model, GPT) else model.gpt
-
-
-_pretrained = {}
-
-
+@functools.cache  # read once a run, however many models start from it
 def pretrained(name):
-    if name not in _pretrained:
-        _pretrained[name] = GPT.from_pretrained(name).state_dict()
-    return _pretrained[name]
+    return GPT.from_pretrained(name).state_dict()
 
 
 def n_params(module):
@@ -282,12 +267,13 @@ def load(cfg, D, name):
 
 # ----------------------------------------------------------------------------- training
 
-def train(cfg, D, name, models, loss_fn, steps, evaluate=None, lr_flag='learning_rate'):
+def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate', keep=None, **extra):
     """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`.
     `models` (name -> module) are checkpointed every ckpt_interval steps; what has trainable
     parameters trains. A rerun resumes from the last checkpoint, bit for bit. A non-finite
-    loss stops the run and names --lr_flag, the flag that sets this stage's rate.
-    Returns (training seconds, the last step's loss)."""
+    loss stops the run and names --lr_flag, the flag that sets this stage's rate. At the end
+    the stage's final checkpoint holds `keep` (default: models) and its result: evaluate()'s
+    (an accuracy, or a dict), `extra`, the training seconds and the last loss."""
     N, device = len(D.train['nocot']), D.device
     tokens, work = (cfg.batch_size * c for c in costs(cfg, D)[name.removesuffix('_full')])  # per step
     opt = configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=device.type)
@@ -325,7 +311,7 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None, lr_flag='learning
         if save_now:
             save(cfg, name, models, step=step, optimizer=opt.state_dict(), seconds=seconds + time.time() - t0,
                  rng=[gen.get_state(), torch.get_rng_state()])
-        if cfg.eval_interval and step % cfg.eval_interval == 0 and evaluate and (step < steps or cfg.valid_file):
+        if cfg.eval_interval and step % cfg.eval_interval == 0 and (step < steps or cfg.valid_file):
             for m in models.values():
                 m.eval()
             validate(cfg, D, name, models, evaluate, step) if cfg.valid_file else evaluate()
@@ -333,13 +319,17 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate=None, lr_flag='learning
                 m.train()
     for m in models.values():
         m.eval()
-    if cfg.valid_file and evaluate:
+    if cfg.valid_file:
         if not cfg.eval_interval or steps % cfg.eval_interval:
             validate(cfg, D, name, models, evaluate, steps)  # the last step is a candidate too
         best = checkpoint(cfg, D, name + '.best')
         restore(ckpt_path(cfg, name + '.best'), models, best['models'])
         print(f'{name}: keeping step {best["step"]}, the best on {cfg.valid_file} ({best["score"]:.4f})')
-    return seconds + time.time() - t0, loss_v
+    seconds += time.time() - t0
+    result = evaluate()
+    result = result if isinstance(result, dict) else dict(accuracy=result)
+    save(cfg, name, keep or models, done=True, result=dict(result, **extra, train_seconds=seconds,
+                                                           final_loss=loss_v, steps=steps))
 
 
 def optimizer_step(cfg, opt, params, loss_fn, rows):
@@ -530,14 +520,8 @@ def stage_nocot(cfg, D):
             continue
         model = start(cfg, D, 'nocot', cfg.seed)
         evaluate = lambda: accuracy(cfg, D, name, generators(cfg, D, {'nocot': model})['nocot'])
-        trained = train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps, evaluate)
-        finish(cfg, name, {'nocot': model}, trained, steps, accuracy=evaluate(),
-               flops=per_example * cfg.batch_size * steps)
-
-
-def finish(cfg, name, models, trained, steps, **result):
-    """A stage's final checkpoint: trained = train()'s (seconds, last loss)."""
-    save(cfg, name, models, done=True, result=dict(result, train_seconds=trained[0], final_loss=trained[1], steps=steps))
+        train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps, evaluate,
+              flops=per_example * cfg.batch_size * steps)
 
 
 def costs(cfg, D):
@@ -573,8 +557,7 @@ def stage_teacher(cfg, D):
                                                           tr.sep2[r], cfg.subset, cfg.stride, cfg.recall_ahead)
         return loss
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
-    trained = train(cfg, D, 'teacher', models, loss_fn, cfg.teacher_steps, evaluate)
-    finish(cfg, 'teacher', {'teacher': model}, trained, cfg.teacher_steps, accuracy=evaluate())
+    train(cfg, D, 'teacher', models, loss_fn, cfg.teacher_steps, evaluate, keep={'teacher': model})
 
 
 def from_teacher(cfg, D, kind, teacher, seed):
@@ -630,8 +613,7 @@ def stage_student(cfg, D):
     tr, states = D.train['nocot'], teacher_reader(cfg, D, teacher)
     loss_fn = lambda r: student(tr.idx[r], tr.sep1[r], states(r)[0], tr.labels[r])[1]
     evaluate = lambda: accuracy(cfg, D, 'student', generators(cfg, D, {'teacher': teacher, 'student': student})['mindread'])
-    trained = train(cfg, D, 'student', {'student': student}, loss_fn, cfg.student_steps, evaluate)
-    finish(cfg, 'student', {'student': student}, trained, cfg.student_steps, accuracy=evaluate())
+    train(cfg, D, 'student', {'student': student}, loss_fn, cfg.student_steps, evaluate)
 
 
 def stage_emulator(cfg, D):
@@ -653,8 +635,7 @@ def stage_emulator(cfg, D):
         print(f'emulator FVU per layer {fmt(fvu)}')
         acc = accuracy(cfg, D, 'implicit', generators(cfg, D, {**models, 'emulator': emulator})['implicit'])
         return dict(fvu=fvu, accuracy_before_coupling=acc)
-    trained = train(cfg, D, 'emulator', {'emulator': emulator}, loss_fn, cfg.emulator_steps, evaluate)
-    finish(cfg, 'emulator', {'emulator': emulator}, trained, cfg.emulator_steps, **evaluate())
+    train(cfg, D, 'emulator', {'emulator': emulator}, loss_fn, cfg.emulator_steps, evaluate)
 
 
 def fmt(fvu):
@@ -694,18 +675,14 @@ def stage_couple(cfg, D):
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
     models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
     lr = cfg.couple_learning_rate or cfg.learning_rate
-    trained = train(replace(cfg, learning_rate=lr), D, 'couple', models, loss_fn, cfg.couple_steps, evaluate,
-                    lr_flag='couple_learning_rate')
-    finish(cfg, 'couple', models, trained, cfg.couple_steps, accuracy=evaluate())
+    train(replace(cfg, learning_rate=lr), D, 'couple', models, loss_fn, cfg.couple_steps, evaluate,
+          lr_flag='couple_learning_rate')
 
 
 def stage_eval(cfg, D, t_start):
     """Accuracy and speed of no-CoT, explicit and implicit CoT, on the same device, and the report."""
-    stages = {}
-    for name in ('nocot', 'nocot_full', 'teacher', 'student', 'emulator', 'couple'):
-        if name == 'nocot_full' and not cfg.nocot_full:
-            continue
-        stages[name] = load(cfg, D, name)[1]
+    names = ('nocot',) + ('nocot_full',) * cfg.nocot_full + ('teacher', 'student', 'emulator', 'couple')
+    stages = {name: load(cfg, D, name)[1] for name in names}
     models = {**load(cfg, D, 'nocot')[0], **load(cfg, D, 'teacher')[0],
               **load(cfg, D, 'couple')[0]}
     methods = (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple'))
