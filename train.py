@@ -23,7 +23,7 @@ import torch
 import data
 from emulator import Emulator
 from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
-from student import Student, identity_
+from student import Student, answer_match_loss, identity_
 from teacher import SUBSETS, extract_states, grid_cells, picture, recall_loss
 
 COMPILE = ('off', 'model', 'graphs')
@@ -55,6 +55,7 @@ class Config:
     use_lstm: bool = True           # the emulator's LSTM + attention across layers
     init_from_teacher: bool = True  # student and emulator start from the teacher's weights
     identity_mlps: bool = True      # ... and then the student's MLPs start as the identity (README)
+    answer_match: float = 0.0       # > 0: the student's streams at the answer also learn the teacher's, this weight (README)
     recall: int = 0                 # > 0: the teacher's cells also learn the `recall` tokens before them (README)
     recall_ahead: bool = False      # ... and the token after them, which recall costs them (README)
     recall_weight: float = 1.0
@@ -531,9 +532,10 @@ def costs(cfg, D):
     T = D.T
     emu = [(emulator, T['input'])]
     read = [] if cfg.cache_states else [(gpt, T['cot'])]  # the frozen teacher's forward, every step
+    match = [(gpt, T['cot'])] if cfg.answer_match and cfg.cache_states else []  # ... which answer_match needs
     return dict(nocot=(T['nocot'], flops([(gpt, T['nocot'])])),
                 teacher=(T['cot'], flops([(gpt, T['cot'])])),
-                student=(T['nocot'], flops([(student, T['nocot'])], read)),
+                student=(T['nocot'], flops([(student, T['nocot'])], read + match)),
                 emulator=(T['input'], flops(emu, read)),
                 cache=(T['cot'], flops([], [(gpt, T['cot'])])),  # per training example, once a stage
                 couple=(T['nocot'] + T['input'], flops([(student, T['nocot'])] + ([] if cfg.freeze_emulator else emu),
@@ -610,8 +612,17 @@ def stage_student(cfg, D):
         return
     teacher = load(cfg, D, 'teacher')[0]['teacher'].requires_grad_(False)
     student = from_teacher(cfg, D, 'student', teacher, cfg.seed + 2)
-    tr, states = D.train['nocot'], teacher_reader(cfg, D, teacher)
-    loss_fn = lambda r: student(tr.idx[r], tr.sep1[r], states(r)[0], tr.labels[r])[1]
+    tr, cot, states = D.train['nocot'], D.train['cot'], teacher_reader(cfg, D, teacher)
+    J = int((tr.lengths - tr.sep1).max())  # the most tokens from sep1 to a row's end
+
+    def loss_fn(r):
+        _, loss, hiddens = student(tr.idx[r], tr.sep1[r], states(r)[0], tr.labels[r])
+        if cfg.answer_match:  # the teacher's forward, every step: its answer streams are not cached
+            with torch.no_grad():
+                teacher_h = teacher(cot.idx[r])[2]
+            loss = loss + cfg.answer_match * answer_match_loss(hiddens, teacher_h, tr.sep1[r], cot.sep2[r],
+                                                               tr.lengths[r], J)
+        return loss
     evaluate = lambda: accuracy(cfg, D, 'student', generators(cfg, D, {'teacher': teacher, 'student': student})['mindread'])
     train(cfg, D, 'student', {'student': student}, loss_fn, cfg.student_steps, evaluate)
 

@@ -1,7 +1,8 @@
 import torch
 
+import data
 from gpt import GPTConfig
-from student import Student, identity_, mlp
+from student import Student, answer_match_loss, identity_, mlp
 from conftest import needs
 
 CFG = GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=24, vocab_size=9)
@@ -55,3 +56,33 @@ def test_identity_mlp_returns_its_input_and_every_unit_learns():
     m(z).pow(2).sum().backward()
     spare = m[2].weight.grad[:, 16:].abs().sum(0)  # (16,) the units that are not the identity's
     assert spare.gt(0).sum() >= 12                 # their outputs start at 0 but do not stay there
+
+
+def test_answer_tokens_read_the_same_after_sep1_in_nocot_and_after_sep2_in_cot():
+    """answer_match_loss pairs nocot position sep1 + j with cot position sep2 + j."""
+    lines = data.generate_multiplication(3, 2, 5, seed=0) + ['a b||c d e #### 1 2 3 4', 'x||y #### 7']
+    enc = data.encode([data.parse_line(s) for s in lines])
+    t = data.tokenize(enc, data.Vocab(enc[0]))
+    nocot, cot = t['nocot'], t['cot']
+    for b in range(len(lines)):
+        s1, s2, n = int(nocot.sep1[b]), int(cot.sep2[b]), int(nocot.lengths[b])
+        assert torch.equal(nocot.idx[b, s1:n], cot.idx[b, s2:s2 + n - s1])
+
+
+def test_answer_match_loss_compares_aligned_answer_tokens_only():
+    torch.manual_seed(0)
+    L, B, C = 3, 2, 8
+    sep1, sep2, lengths = torch.tensor([2, 3]), torch.tensor([6, 9]), torch.tensor([6, 6])  # answers: 3 and 2 tokens after sep1
+    teacher = [torch.randn(B, 13, C) for _ in range(L)]
+    student = [torch.randn(B, 7, C) for _ in range(L)]
+    for l in range(L):  # the student's answer streams copy the teacher's, scaled (layer norm undoes it)
+        for b in range(B):
+            n = int(lengths[b] - sep1[b])
+            student[l][b, sep1[b] + 1:lengths[b]] = 3 * teacher[l][b, sep2[b] + 1:sep2[b] + n]
+    assert answer_match_loss(student, teacher, sep1, sep2, lengths, J=4).item() < 1e-6
+    student[0][0, 3] += 5  # layer 0, the embeddings, is not compared
+    student[1][1, 6] += 5  # past the row's end: padding
+    student[2][0, 2] += 5  # sep1 itself holds the write of z
+    assert answer_match_loss(student, teacher, sep1, sep2, lengths, J=4).item() < 1e-6
+    student[2][1, 4] += torch.randn(C)  # an answer token at the last layer
+    assert answer_match_loss(student, teacher, sep1, sep2, lengths, J=4).item() > 1e-3
