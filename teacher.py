@@ -58,31 +58,30 @@ def extract_states(teacher, idx, sep1, sep2, subset='diagonal', stride=0):
     return read_cells(hiddens, t, layers), t
 
 
-def recall_targets(idx, sep1, t, J, ahead=False):
-    """(B, L, J) the token j + 1 places before each cell t_l, for each one strictly between the
-    previous cell (sep1 before layer 0's) and t_l; -1 (no loss) elsewhere. With `ahead`, one more
-    column (last) holds the token after t_l."""
+def recall_targets(idx, sep1, t, J, ahead=False, own=False):
+    """(B, L, J + own + ahead) the token j + 1 places before each cell t_l, for each one strictly
+    between the previous cell (sep1 before layer 0's) and t_l; -1 (no loss) elsewhere. With `own`,
+    one more column holds t_l's own token, and with `ahead` one more (last) the token after t_l."""
     prev = torch.cat([sep1[:, None], t[:, :-1]], 1)                          # (B, L)
     p = t[..., None] - torch.arange(1, J + 1, device=t.device)               # (B, L, J)
-    keep = p > prev[..., None]
-    if ahead:
-        p = torch.cat([p, t[..., None] + 1], 2)                              # (B, L, J + 1)
-        keep = torch.cat([keep, p[..., -1:] < idx.size(1)], 2)
+    p = torch.cat([p] + [t[..., None]] * own + [t[..., None] + 1] * ahead, 2)  # (B, L, J + own + ahead)
+    keep = torch.cat([p[..., :J] > prev[..., None], p[..., J:] < idx.size(1)], 2)
     tokens = idx.gather(1, p.clamp(0, idx.size(1) - 1).flatten(1)).view(p.shape)
     return torch.where(keep, tokens, -1)
 
 
-def recall_loss(heads, hiddens, idx, sep1, sep2, subset='diagonal', stride=0, ahead=False):
+def recall_loss(heads, hiddens, idx, sep1, sep2, subset='diagonal', stride=0, ahead=False, own=False):
     """An option for training the teacher (not in the paper): each cell's z also predicts, with
-    heads[j] (Linear(C, V)), the token j + 1 places before it, back to the previous cell, and with
-    `ahead` (the last head) the token after it. Trained on next tokens alone, a cell keeps its own
-    token and the next and loses the ones before, so a sparse diagonal misses what lies between
-    its cells; recalling them costs some of the next token, which `ahead` asks for (README).
-    Mean cross-entropy."""
+    heads[j] (Linear(C, V)), the token j + 1 places before it, back to the previous cell, with
+    `own` (the next head) its own token and with `ahead` (the last head) the token after it.
+    Trained on next tokens alone, a cell keeps its own token and the next and loses the ones
+    before, so a sparse diagonal misses what lies between its cells; recalling them costs some of
+    the next token, which `ahead` asks for, and at width 64 some of its own, which `own` asks for
+    (README). Mean cross-entropy."""
     t, layers = grid_cells(sep1, sep2, len(hiddens), subset, stride)
     z = read_cells(hiddens, t, layers)                                       # (B, L, C)
     logits = torch.stack([head(z) for head in heads], 2)                     # (B, L, J, V)
-    target = recall_targets(idx, sep1, t, len(heads) - ahead, ahead)
+    target = recall_targets(idx, sep1, t, len(heads) - ahead - own, ahead, own)
     total = F.cross_entropy(logits.flatten(0, 2).float(), target.flatten(), ignore_index=-1, reduction='sum')
     return total / (target >= 0).sum().clamp(min=1)  # no NaN where nothing lies between cells
 

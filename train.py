@@ -58,6 +58,7 @@ class Config:
     answer_match: float = 0.0       # > 0: the student's streams at the answer also learn the teacher's, this weight (README)
     recall: int = 0                 # > 0: the teacher's cells also learn the `recall` tokens before them (README)
     recall_ahead: bool = False      # ... and the token after them, which recall costs them (README)
+    recall_own: bool = False        # ... and their own token, which deep cells let fade at width 64 (README)
     recall_weight: float = 1.0
     init_from: str = ''             # gpt2, gpt2-medium, gpt2-large: every model starts from GPT-2 ('' = scratch)
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
@@ -547,7 +548,7 @@ def stage_teacher(cfg, D):
         return
     model = start(cfg, D, 'teacher', cfg.seed + 1)
     models = {'teacher': model}  # + the recall heads, trained with it and dropped when it is done
-    n_heads = cfg.recall + cfg.recall_ahead  # the tokens before each cell, and the one after
+    n_heads = cfg.recall + cfg.recall_own + cfg.recall_ahead  # the tokens before each cell, its own, the one after
     if n_heads:
         models['recall'] = torch.nn.ModuleList(torch.nn.Linear(cfg.n_embd, len(D.vocab)) for _ in range(n_heads)).to(D.device)
     tr = D.train['cot']
@@ -556,7 +557,8 @@ def stage_teacher(cfg, D):
         _, loss, hiddens = model(tr.idx[r], tr.labels[r])
         if 'recall' in models:
             loss = loss + cfg.recall_weight * recall_loss(models['recall'], hiddens, tr.idx[r], tr.sep1[r],
-                                                          tr.sep2[r], cfg.subset, cfg.stride, cfg.recall_ahead)
+                                                          tr.sep2[r], cfg.subset, cfg.stride, cfg.recall_ahead,
+                                                          cfg.recall_own)
         return loss
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
     train(cfg, D, 'teacher', models, loss_fn, cfg.teacher_steps, evaluate, keep={'teacher': model})

@@ -80,6 +80,9 @@ def test_recall_targets_are_the_tokens_between_cells():
     # ahead: one more column, the token after each cell; none after the last position (11)
     ahead = recall_targets(idx, torch.tensor([2]), torch.tensor([[2, 6, 11]]), 1, ahead=True)
     assert ahead.tolist() == [[[-1, 103], [105, 107], [110, -1]]]
+    # own: a column for each cell's own token, before the one after
+    both = recall_targets(idx, torch.tensor([2]), torch.tensor([[2, 6, 11]]), 1, ahead=True, own=True)
+    assert both.tolist() == [[[-1, 102, 103], [105, 106, 107], [110, 111, -1]]]
 
 
 @needs('diagonal')
