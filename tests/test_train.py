@@ -95,7 +95,8 @@ def test_a_student_from_the_teacher_starts_with_identity_mlps_unless_told_not_to
 
 
 @needs('diagonal')
-@pytest.mark.parametrize('flags, heads', [(['--recall=2'], 2), (['--recall_ahead=true'], 1)])
+@pytest.mark.parametrize('flags, heads', [(['--recall=2'], 2), (['--recall_ahead=true'], 1),
+                                          (['--recall=2', '--recall_own=true', '--recall_ahead=true'], 4)])
 def test_the_teacher_trains_with_recall_heads_and_keeps_only_itself(tmp_path, monkeypatch, flags, heads):
     calls, real = [], train.recall_loss
     monkeypatch.setattr(train, 'recall_loss', lambda *a, **k: calls.append(a[0]) or real(*a, **k))
@@ -105,6 +106,24 @@ def test_the_teacher_trains_with_recall_heads_and_keeps_only_itself(tmp_path, mo
         train.stage_teacher(cfg, D)
     assert len(calls) == cfg.teacher_steps and len(calls[0]) == heads
     assert set(train.load(cfg, D, 'teacher')[0]) == {'teacher'}
+
+
+@needs()  # the smoke run's teacher and emulator: every block
+def test_answer_match_adds_the_teachers_answer_streams_to_student_and_coupling(smoke_run, tmp_path, monkeypatch):
+    out, _ = smoke_run
+    for name in ('teacher', 'emulator'):
+        shutil.copy(out / f'{name}.pt', tmp_path)
+    calls, real = [], train.answer_match_loss
+    monkeypatch.setattr(train, 'answer_match_loss', lambda *a: calls.append(a) or real(*a))
+    cfg = train.parse_config([SMOKE, '--answer_match=0.5', f'--out_dir={tmp_path}'])
+    D = train.Data(cfg, torch.device('cpu'))
+    with contextlib.redirect_stdout(io.StringIO()):
+        train.stage_student(cfg, D)
+        train.stage_couple(cfg, D)
+    assert len(calls) == cfg.student_steps + cfg.couple_steps
+    for student_h, teacher_h, *_, J in calls:  # the student's nocot streams against the teacher's cot ones
+        assert len(student_h) == len(teacher_h) == cfg.n_layer and student_h[0].requires_grad
+        assert student_h[0].shape[1] == D.T['nocot'] and teacher_h[0].shape[1] == D.T['cot'] and J == D.T['answer']
 
 
 @needs()  # the smoke run's teacher: every block
