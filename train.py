@@ -534,14 +534,14 @@ def costs(cfg, D):
     T = D.T
     emu = [(emulator, T['input'])]
     read = [] if cfg.cache_states else [(gpt, T['cot'])]  # the frozen teacher's forward, every step
-    match = [(gpt, T['cot'])] if cfg.answer_match else []  # answer_match's teacher forward, every step
+    match = [(gpt, T['cot'])] if cfg.answer_match else []  # the student's answer_match: another teacher forward
     return dict(nocot=(T['nocot'], flops([(gpt, T['nocot'])])),
                 teacher=(T['cot'], flops([(gpt, T['cot'])])),
                 student=(T['nocot'], flops([(student, T['nocot'])], read + match)),
                 emulator=(T['input'], flops(emu, read)),
                 cache=(T['cot'], flops([], [(gpt, T['cot'])])),  # per training example, once a stage
                 couple=(T['nocot'] + T['input'], flops([(student, T['nocot'])] + ([] if cfg.freeze_emulator else emu),
-                                                       (emu if cfg.freeze_emulator else []) + match)))
+                                                       emu if cfg.freeze_emulator else [])))
 
 
 def stage_teacher(cfg, D):
@@ -615,25 +615,18 @@ def stage_student(cfg, D):
         return
     teacher = load(cfg, D, 'teacher')[0]['teacher'].requires_grad_(False)
     student = from_teacher(cfg, D, 'student', teacher, cfg.seed + 2)
-    tr, states = D.train['nocot'], teacher_reader(cfg, D, teacher)
+    tr, cot, states = D.train['nocot'], D.train['cot'], teacher_reader(cfg, D, teacher)
 
     def loss_fn(r):
         _, loss, hiddens = student(tr.idx[r], tr.sep1[r], states(r)[0], tr.labels[r])
-        return loss + match_teacher(cfg, D, teacher, r, hiddens)
+        if cfg.answer_match:  # the teacher's forward, every step: its answer streams are not cached
+            with torch.no_grad():
+                teacher_h = teacher(cot.idx[r])[2]
+            loss = loss + cfg.answer_match * answer_match_loss(hiddens, teacher_h, tr.sep1[r], cot.sep2[r],
+                                                               tr.lengths[r], D.T['answer'])
+        return loss
     evaluate = lambda: accuracy(cfg, D, 'student', generators(cfg, D, {'teacher': teacher, 'student': student})['mindread'])
     train(cfg, D, 'student', {'student': student}, loss_fn, cfg.student_steps, evaluate)
-
-
-def match_teacher(cfg, D, teacher, r, hiddens):
-    """answer_match's term for the training rows r, given the student's hiddens: 0 when off.
-    The teacher runs every step: its answer streams are not cached."""
-    if not cfg.answer_match:
-        return 0.0
-    tr, cot = D.train['nocot'], D.train['cot']
-    with torch.no_grad():
-        teacher_h = teacher(cot.idx[r])[2]
-    return cfg.answer_match * answer_match_loss(hiddens, teacher_h, tr.sep1[r], cot.sep2[r], tr.lengths[r],
-                                                D.T['answer'])
 
 
 def stage_emulator(cfg, D):
@@ -684,16 +677,14 @@ def stage_couple(cfg, D):
     student = load(cfg, D, 'student')[0]['student']
     emulator = load(cfg, D, 'emulator')[0]['emulator']
     emulator.requires_grad_(not cfg.freeze_emulator)
-    teacher = load(cfg, D, 'teacher')[0]['teacher'].requires_grad_(False) if cfg.answer_match else None
     tr, P = D.train['nocot'], D.T['input']
 
     def loss_fn(r):
         # a soft mixture choice keeps gradients flowing into the emulator's component scores
         ### BEGIN SOLUTION coupling
         zh, _ = emulator(tr.idx[r, :P], tr.sep1[r], mode='soft')
-        _, loss, hiddens = student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])
+        return student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
         ### END SOLUTION
-        return loss + match_teacher(cfg, D, teacher, r, hiddens)  # the teacher trains nothing here
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
     models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
     lr = cfg.couple_learning_rate or cfg.learning_rate

@@ -109,7 +109,7 @@ def test_the_teacher_trains_with_recall_heads_and_keeps_only_itself(tmp_path, mo
 
 
 @needs()  # the smoke run's teacher and emulator: every block
-def test_answer_match_adds_the_teachers_answer_streams_to_student_and_coupling(smoke_run, tmp_path, monkeypatch):
+def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke_run, tmp_path, monkeypatch):
     out, _ = smoke_run
     for name in ('teacher', 'emulator'):
         shutil.copy(out / f'{name}.pt', tmp_path)
@@ -120,7 +120,7 @@ def test_answer_match_adds_the_teachers_answer_streams_to_student_and_coupling(s
     with contextlib.redirect_stdout(io.StringIO()):
         train.stage_student(cfg, D)
         train.stage_couple(cfg, D)
-    assert len(calls) == cfg.student_steps + cfg.couple_steps
+    assert len(calls) == cfg.student_steps  # coupling: tried, no gain on the CPU (README)
     for student_h, teacher_h, *_, J in calls:  # the student's nocot streams against the teacher's cot ones
         assert len(student_h) == len(teacher_h) == cfg.n_layer and student_h[0].requires_grad
         assert student_h[0].shape[1] == D.T['nocot'] and teacher_h[0].shape[1] == D.T['cot'] and J == D.T['answer']
