@@ -12,6 +12,7 @@ import functools
 import json
 import math
 import os
+import re
 import sys
 import time
 import shutil
@@ -32,7 +33,8 @@ STAGES = ('teacher', 'student', 'emulator', 'couple', 'nocot', 'eval')  # the me
 
 @dataclass
 class Config:
-    stage: str = 'all'              # one of STAGES, all, or ablate (the paper's ablations, one table)
+    stage: str = 'all'              # one of STAGES, all, ablate (the paper's ablations, one table) or ask
+    question: str = ''              # stage ask: e.g. "52 * 86", answered by every trained model
     out_dir: str = 'out'
     seed: int = 0
     device: str = 'auto'            # auto = cuda when there is one
@@ -124,7 +126,7 @@ def parse_config(argv):
                 if not key.startswith('_'):
                     overrides[key] = convert(key, value, arg)
     cfg = Config(**overrides)
-    for key, allowed in (('stage', STAGES + ('all', 'ablate')), ('compile', COMPILE), ('subset', SUBSETS)):
+    for key, allowed in (('stage', STAGES + ('all', 'ablate', 'ask')), ('compile', COMPILE), ('subset', SUBSETS)):
         if getattr(cfg, key) not in allowed:
             fail(f'{key} must be one of {allowed}, got {getattr(cfg, key)!r}')
     if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
@@ -276,7 +278,7 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
     parameters trains. A rerun resumes from the last checkpoint, bit for bit. A non-finite
     loss stops the run and names --lr_flag, the flag that sets this stage's rate. At the end
     the stage's final checkpoint holds `keep` (default: models) and its result: evaluate()'s
-    (an accuracy, or a dict), `extra`, the training seconds and the last loss."""
+    dict, `extra`, the training seconds and the last loss."""
     N, device = len(D.train['nocot']), D.device
     tokens, work = (cfg.batch_size * c for c in costs(cfg, D)[name.removesuffix('_full')])  # per step
     opt = configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=device.type)
@@ -309,7 +311,7 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
             dt = (time.time() - t_log) / (step - last)
             mfu = f' mfu {100 * work / dt / cfg.peak_flops:4.1f}%' if cfg.peak_flops else ''
             print(f'{name:8s} step {step:5d}/{steps} loss {loss_v:.4f} {1000 * dt:6.1f} ms/step '
-                  f'{tokens / dt:9.0f} tok/s{mfu}', flush=True)
+                  f'{tokens / dt:9.0f} tok/s{mfu}{time_left(name, step, steps, work, dt)}', flush=True)
             t_log, last = time.time(), step
         if save_now:
             save(cfg, name, models, step=step, optimizer=opt.state_dict(), seconds=seconds + time.time() - t0,
@@ -330,9 +332,31 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
         print(f'{name}: keeping step {best["step"]}, the best on {cfg.valid_file} ({best["score"]:.4f})')
     seconds += time.time() - t0
     result = evaluate()
-    result = result if isinstance(result, dict) else dict(accuracy=result)
     save(cfg, name, keep or models, done=True, result=dict(result, **extra, train_seconds=seconds,
                                                            final_loss=loss_v, steps=steps))
+
+
+# (name, steps, FLOPs per step) of each stage this command will train, in order
+PLAN = []
+
+
+def plan(cfg, D, stages):
+    """PLAN for `stages`: every one not finished earlier, nocot_full included."""
+    cost, runs = costs(cfg, D), []
+    for s in stages:
+        runs += nocot_runs(cfg, D) if s == 'nocot' else [(s, getattr(cfg, f'{s}_steps'))] if s in cost else []
+    return [(name, steps, cfg.batch_size * cost[name.removesuffix('_full')][1]) for name, steps in runs
+            if not (checkpoint(cfg, D, name) or {}).get('done')]
+
+
+def time_left(name, step, steps, work, dt):
+    """', 4m05s left': this stage's remaining steps and the later stages of PLAN, at the rate
+    (FLOPs per second) this stage runs now; the evaluations are not counted."""
+    names = [p[0] for p in PLAN]
+    if name not in names:
+        return ''
+    left = ((steps - step) * work + sum(n * w for _, n, w in PLAN[names.index(name) + 1:])) * dt / work
+    return f', {int(left // 60)}m{int(left % 60):02d}s left'
 
 
 def optimizer_step(cfg, opt, params, loss_fn, rows):
@@ -354,7 +378,7 @@ def validate(cfg, D, name, models, evaluate, step):
     D.split = 'valid'
     score = evaluate()
     D.split = 'test'
-    score = score['accuracy_before_coupling'] if isinstance(score, dict) else score
+    score = score.get('accuracy_before_coupling', score.get('accuracy'))
     best = checkpoint(cfg, D, name + '.best')
     if best is None or score > best['score']:
         save(cfg, name + '.best', models, score=score, step=step)
@@ -409,6 +433,8 @@ def sync(device):
 
 
 def accuracy(cfg, D, name, generate, show=3):
+    """dict(accuracy=exact match on the test set, digits=per answer digit or None), printed with
+    a few mistakes."""
     preds, seconds = answers(cfg, D, generate)
     truth = D.test['nocot'].answers
     right = [data.normalize_answer(p) == data.normalize_answer(t) for p, t in zip(preds, truth)]
@@ -420,7 +446,7 @@ def accuracy(cfg, D, name, generate, show=3):
     wrong = [i for i, r in enumerate(right) if not r][:show]
     for i in wrong:
         print(f'         mistake: {data.show(D.test_examples[i], preds[i])}')
-    return acc
+    return dict(accuracy=acc, digits=digits)
 
 
 def generators(cfg, D, models):
@@ -510,21 +536,27 @@ def stage_nocot(cfg, D):
     """The no-CoT baseline: a GPT trained on ` {input} {eos} #### {answer} {eos}`, once for
     nocot_steps (the per-stage budget) and, with nocot_full, once more from scratch on the
     training FLOPs of the whole pipeline, so neither comparison flatters implicit CoT."""
-    cost = costs(cfg, D)
-    per_example = cost['nocot'][1]
-    runs = [('nocot', cfg.nocot_steps)]
-    if cfg.nocot_full:  # the FLOPs of teacher + student + emulator + coupling
-        pipeline = sum(cost[s][1] * getattr(cfg, f'{s}_steps') for s in ('teacher', 'student', 'emulator', 'couple'))
-        pipeline += 2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot']) / cfg.batch_size  # student, emulator
-        runs.append(('nocot_full', math.ceil(pipeline / per_example)))
+    per_example = costs(cfg, D)['nocot'][1]
     tr = D.train['nocot']
-    for name, steps in runs:
+    for name, steps in nocot_runs(cfg, D):
         if finished(cfg, D, name):
             continue
         model = start(cfg, D, 'nocot', cfg.seed)
         evaluate = lambda: accuracy(cfg, D, name, generators(cfg, D, {'nocot': model})['nocot'])
         train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps, evaluate,
               flops=per_example * cfg.batch_size * steps)
+
+
+def nocot_runs(cfg, D):
+    """[(name, steps)] of the no-CoT models: the per-stage budget and, with nocot_full, the
+    training FLOPs of teacher + student + emulator + coupling."""
+    runs = [('nocot', cfg.nocot_steps)]
+    if cfg.nocot_full:
+        cost = costs(cfg, D)
+        pipeline = sum(cost[s][1] * getattr(cfg, f'{s}_steps') for s in ('teacher', 'student', 'emulator', 'couple'))
+        pipeline += 2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot']) / cfg.batch_size  # student, emulator
+        runs.append(('nocot_full', math.ceil(pipeline / cost['nocot'][1])))
+    return runs
 
 
 def costs(cfg, D):
@@ -647,7 +679,7 @@ def stage_emulator(cfg, D):
         fvu = emulator_fvu(cfg, D, teacher, emulator)
         print(f'emulator FVU per layer {fmt(fvu)}')
         acc = accuracy(cfg, D, 'implicit', generators(cfg, D, {**models, 'emulator': emulator})['implicit'])
-        return dict(fvu=fvu, accuracy_before_coupling=acc)
+        return dict(fvu=fvu, accuracy_before_coupling=acc['accuracy'], digits_before_coupling=acc['digits'])
     train(cfg, D, 'emulator', {'emulator': emulator}, loss_fn, cfg.emulator_steps, evaluate)
 
 
@@ -709,12 +741,49 @@ def stage_eval(cfg, D, t_start):
         train_s = stages[stage]['train_seconds']
         if method == 'implicit':  # implicit CoT needs the whole pipeline
             train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
-        results[method] = dict(accuracy=acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s)
+        results[method] = dict(acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s)
         print(f'{method:8s} {bs1:8.1f} ex/s at batch 1, {batch:8.1f} ex/s at batch {cfg.eval_batch_size}')
     if cfg.nocot_full:
         results['nocot_full_compute'] = dict(accuracy=stages['nocot_full']['accuracy'],
                                              train_seconds=stages['nocot_full']['train_seconds'])
     write_report(cfg, D, results, stages, time.time() - t_start, diagonal_picture(cfg, D, stages['emulator']['fvu']))
+
+
+def stage_ask(cfg, D):
+    """One question answered every way: explicit CoT, implicit CoT, no-CoT, and the truth.
+    For a generated task the question is `A * B` in plain digits, of the task's sizes."""
+    q = cfg.question.strip()
+    if cfg.train_file:  # a file task (e.g. GSM8K): the question is the input as it stands
+        ex, read = data.Example(q, '', ''), lambda s: s
+    else:
+        n, m = parse_task(cfg.task)
+        operands = re.fullmatch(r'(\d+) *\* *(\d+)', q)
+        a, b = operands.groups() if operands else ('', '')
+        if not (a and b and len(a) == n and len(b) == m and '0' not in (a[0], b[0])):
+            sys.exit(f'error: --question must be a {n}-digit number times a {m}-digit number for task '
+                     f'{cfg.task}, e.g. --question="{"5" * n} * {"7" * m}", got {cfg.question!r}')
+        ex, read = data.parse_line(data.multiplication_line(int(a), int(b))), lambda s: s.replace(' ', '')[::-1]
+        q = f'{a} * {b}'
+    try:
+        prompt = torch.tensor([D.vocab.encode(data.layout_ids(ex, 'input'))], device=D.device)  # (1, P)
+    except ValueError as e:
+        sys.exit(f'error: --question={cfg.question!r}: {e}')
+    sep1, eos, P = torch.tensor([prompt.size(1) - 1], device=D.device), D.vocab.eos, prompt.size(1)
+    models = {**load(cfg, D, 'teacher')[0], **load(cfg, D, 'couple')[0], **load(cfg, D, 'nocot')[0]}
+    with torch.no_grad():
+        zh, _ = models['emulator'](prompt, sep1, mode='argmax')
+        out = dict(explicit=models['teacher'].generate(prompt, D.T['cot'], stop_token=eos, stops=2),
+                   implicit=models['student'].generate(prompt, sep1, zh, D.T['nocot'], eos),
+                   nocot=models['nocot'].generate(prompt, D.T['nocot'], stop_token=eos))
+    text = {k: data.read_answer(D.vocab.decode(v[0, P:].tolist())) for k, v in out.items()}
+    cot = D.vocab.decode(out['explicit'][0, P:].tolist()).split(data.EOS)[0].strip()
+    say = lambda s: read(s) if s else '(no answer)'
+    print(f'{q}   ({cfg.task}; the models write digits least significant first)')
+    print(f'explicit CoT   {say(text["explicit"]):>12}   its CoT: {cot}')
+    print(f'implicit CoT   {say(text["implicit"]):>12}')
+    print(f'no-CoT         {say(text["nocot"]):>12}')
+    if ex.answer:
+        print(f'true answer    {read(ex.answer):>12}')
 
 
 def diagonal_picture(cfg, D, fvu):
@@ -734,25 +803,33 @@ def device_name(device):
 
 
 def write_report(cfg, D, results, stages, wall, diagonal):
-    report = dict(wall_seconds=wall, device=device_name(D.device), task=cfg.task,
+    report = dict(command=' '.join(['python', 'train.py'] + sys.argv[1:]), wall_seconds=wall,
+                  device=device_name(D.device), task=cfg.task,
                   test=cfg.test_file or f'{len(D.test["nocot"])} generated problems (seed {cfg.seed + 1})',
                   results=results, stages=stages, config=asdict(cfg))
     rows = [('no-CoT (same per-stage budget)', 'nocot'), ('no-CoT (whole pipeline compute)', 'nocot_full_compute'),
             ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit')]
     lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time of this command {wall:.0f} s', '',
-             '| method | accuracy | ex/s, batch 1 | ex/s, batch | train s |', '|---|---|---|---|---|']
+             '| method | accuracy | per digit | ex/s, batch 1 | ex/s, batch | train s |', '|---|---|---|---|---|---|']
     for label, key in rows:
         if key in results:
             r = results[key]
             speed = lambda k: f'{r[k]:.1f}' if k in r else '-'
-            lines.append(f'| {label} | {r["accuracy"]:.3f} | {speed("ex_per_s_bs1")} | {speed("ex_per_s_batch")} | '
-                         f'{r["train_seconds"]:.0f} |')
-    lines += ['', f'mind-reading student (teacher states): {stages["student"]["accuracy"]:.3f}; '
-              f'emulator + student before coupling: {stages["emulator"]["accuracy_before_coupling"]:.3f}; '
+            lines.append(f'| {label} | {r["accuracy"]:.3f} | {digits(r.get("digits"))} | {speed("ex_per_s_bs1")} | '
+                         f'{speed("ex_per_s_batch")} | {r["train_seconds"]:.0f} |')
+    if not cfg.nocot_full:
+        lines.append(f'| no-CoT (whole pipeline compute) | not trained: add --nocot_full=true | | | | |')
+    lines += ['', f'mind-reading student (teacher states): {stages["student"]["accuracy"]:.3f} '
+              f'({digits(stages["student"].get("digits"))}); emulator + student before coupling: '
+              f'{stages["emulator"]["accuracy_before_coupling"]:.3f} ({digits(stages["emulator"].get("digits_before_coupling"))}); '
               f'emulator FVU per layer: {fmt(stages["emulator"]["fvu"])}', '',
               f'The {cfg.subset} read by each layer (first test example), and how much of each z the',
               'emulator leaves unexplained (FVU, shorter is better):', '', '```', diagonal, '```', '']
     publish(cfg, 'report', report, lines)
+
+
+def digits(accs):
+    return ' '.join(f'{a:.2f}' for a in accs) if accs else '-'
 
 
 def publish(cfg, name, report, lines):
@@ -831,8 +908,10 @@ def main(argv):
         sys.exit(f'error: {e}')
     os.makedirs(cfg.out_dir, exist_ok=True)
     run = dict(nocot=stage_nocot, teacher=stage_teacher, student=stage_student, emulator=stage_emulator,
-               couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start), ablate=stage_ablate)
-    for stage in (STAGES if cfg.stage == 'all' else (cfg.stage,)):
+               couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start), ablate=stage_ablate, ask=stage_ask)
+    stages = STAGES if cfg.stage == 'all' else (cfg.stage,)
+    PLAN[:] = plan(cfg, D, stages)
+    for stage in stages:
         print(f'--- stage {stage}', flush=True)
         run[stage](cfg, D)
 

@@ -389,3 +389,26 @@ def test_gpu_presets_run_tiny_on_cpu(preset, tmp_path):
     p = run(os.path.join(ROOT, 'config', f'{preset}.py'), *tiny, *extra, f'--out_dir={tmp_path}')
     assert p.returncode == 0, p.stderr[-2000:]
     assert 'mfu' in p.stdout and (tmp_path / 'report.json').is_file()
+
+
+@needs()  # the smoke run's models: every block
+def test_ask_answers_one_question_every_way(smoke_run):
+    out, _ = smoke_run
+    p = run(SMOKE, '--stage=ask', '--question=52*86', f'--out_dir={out}')
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert '52 * 86' in lines[1]
+    for label in ('explicit CoT', 'implicit CoT', 'no-CoT'):
+        assert any(line.startswith(label) for line in lines), (label, p.stdout)
+    assert lines[-1].split() == ['true', 'answer', '4472']
+    for question in ('5 * 86', '52 * 8 6', '05 * 86', '52 + 86', 'fifty-two times 86', ''):
+        stops([SMOKE, '--stage=ask', f'--question={question}', f'--out_dir={out}'],
+              'must be a 2-digit number times a 2-digit number for task mult2x2')
+
+
+def test_time_left_counts_this_stage_and_the_later_ones(monkeypatch):
+    monkeypatch.setattr(train, 'PLAN', [('teacher', 10, 1.0), ('student', 20, 2.0), ('couple', 5, 4.0)])
+    # student at step 10 of 20, 0.5 s a step for 2 FLOPs: 10 steps left and 20 FLOPs of coupling at 4 FLOP/s
+    assert train.time_left('student', 10, 20, 2.0, 0.5) == ', 0m10s left'
+    assert train.time_left('couple', 5, 5, 4.0, 60.0) == ', 0m00s left'
+    assert train.time_left('ablate_variant', 1, 5, 4.0, 1.0) == ''  # not planned: no estimate
