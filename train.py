@@ -34,7 +34,6 @@ STAGES = ('teacher', 'student', 'emulator', 'couple', 'nocot', 'eval')  # the me
 @dataclass
 class Config:
     stage: str = 'all'              # one of STAGES, all, ablate (the paper's ablations, one table) or ask
-    question: str = ''              # stage ask: e.g. "52 * 86", answered by every trained model
     out_dir: str = 'out'
     seed: int = 0
     device: str = 'auto'            # auto = cuda when there is one
@@ -87,6 +86,7 @@ class Config:
     ckpt_interval: int = 100        # steps between checkpoints inside a stage (a rerun resumes there)
     eval_batch_size: int = 500
     speed_examples: int = 50        # examples timed at batch size 1
+    question: str = ''              # stage ask: e.g. "52 * 86", answered by every trained model
 
 
 def parse_config(argv):
@@ -853,17 +853,31 @@ ABLATIONS = (  # (folder, row of the table, config changes, stages shared with t
     ('mixture', 'mixture on', dict(mixture=True), ('student',)),
     ('frozen', 'coupling with the emulator frozen', dict(freeze_emulator=True), ('student', 'emulator')),
 )
+# options not in the paper, each with what turns it off; a change to TEACHER_KEYS needs its own teacher
+EXTENSIONS = dict(recall=dict(recall=0, recall_ahead=False, recall_own=False), answer_match=dict(answer_match=0.0),
+                  identity_mlps=dict(identity_mlps=False), init_from_teacher=dict(init_from_teacher=False))
+TEACHER_KEYS = ('recall', 'recall_ahead', 'recall_own', 'recall_weight')
+
+
+def ablations(cfg):
+    """ABLATIONS, then a row for each option of EXTENSIONS that cfg turns on, turned off."""
+    return list(ABLATIONS) + [(f'no_{key}', f'{key} off (not in the paper)', off, ())
+                              for key, off in EXTENSIONS.items() if getattr(cfg, key) != off[key]]
 
 
 def stage_ablate(cfg, D):
-    """The paper's ablations in one table. One teacher (in out_dir) serves every variant; each
-    variant trains student, emulator and coupling in out_dir/FOLDER, except what it shares with
-    the diagonal run: a change to the emulator keeps its student, a frozen coupling both."""
+    """The paper's ablations in one table, and each option not in the paper turned off. One
+    teacher (in out_dir) serves every variant but those that change it; each variant trains
+    student, emulator and coupling in out_dir/FOLDER, except what it shares with the diagonal
+    run: a change to the emulator keeps its student, a frozen coupling both."""
     stage_teacher(cfg, D)
     rows = []
-    for folder, label, change, shared in ABLATIONS:
+    for folder, label, change, shared in ablations(cfg):
         v = replace(cfg, out_dir=os.path.join(cfg.out_dir, folder), **change)
-        share(cfg.out_dir, v.out_dir, 'teacher')
+        if set(change) & set(TEACHER_KEYS):
+            stage_teacher(v, D)  # its own teacher, in its folder
+        else:
+            share(cfg.out_dir, v.out_dir, 'teacher')
         for name in shared:
             share(os.path.join(cfg.out_dir, 'diagonal'), v.out_dir, name)
         print(f'--- ablation {folder}: {change}', flush=True)
@@ -871,13 +885,14 @@ def stage_ablate(cfg, D):
             run(v, D)
         r = {name: checkpoint(v, D, name)['result'] for name in ('student', 'emulator', 'couple')}
         fvu = [f for f in r['emulator']['fvu'] if f is not None]
-        rows.append(dict(variant=folder, label=label, mindread=r['student']['accuracy'],
+        rows.append(dict(variant=folder, label=label, teacher=checkpoint(v, D, 'teacher')['result']['accuracy'],
+                         mindread=r['student']['accuracy'],
                          fvu=sum(fvu) / len(fvu) if fvu else None, before_coupling=r['emulator']['accuracy_before_coupling'],
                          coupled=r['couple']['accuracy']))
     lines = [f'# Ablations, {cfg.task}, {cfg.n_layer} layers, width {cfg.n_embd} ({device_name(D.device)})', '',
-             '| variant | mind-reading student | emulator FVU (mean) | no coupling | coupled (implicit CoT) |',
-             '|---|---|---|---|---|']
-    lines += [f'| {r["label"]} | {r["mindread"]:.3f} | {fmt([r["fvu"]])} | {r["before_coupling"]:.3f} | '
+             '| variant | teacher | mind-reading student | emulator FVU (mean) | no coupling | coupled (implicit CoT) |',
+             '|---|---|---|---|---|---|']
+    lines += [f'| {r["label"]} | {r["teacher"]:.3f} | {r["mindread"]:.3f} | {fmt([r["fvu"]])} | {r["before_coupling"]:.3f} | '
               f'{r["coupled"]:.3f} |' for r in rows]
     lines += ['', 'Accuracy is exact match on the test set; "no coupling" is emulator + student as the first two',
               'stages left them. Rows that share a stage with the diagonal run repeat its number there. FVU is',

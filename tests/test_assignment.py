@@ -44,7 +44,10 @@ def test_student_copy_fails_exactly_the_tests_of_the_removed_blocks(tmp_path):
                                '--ignore=tests/test_data.py', '--ignore=tests/test_train.py'],
                               cwd=tmp_path / 'main', capture_output=True, text=True, timeout=600)
     marked = {s for s in pytest_in_copy('--collect-only', '-m', ' or '.join(BLOCKS)).stdout.splitlines() if '::' in s}
-    p = pytest_in_copy('-rfEs')
-    failed = {s.split(' ', 2)[1] for s in p.stdout.splitlines() if s.startswith(('FAILED ', 'ERROR '))}
-    assert len(marked) > 15 and failed == marked, (sorted(failed ^ marked), p.stdout[-3000:])
+    p = pytest_in_copy('-vv')  # one line per test (-q in pytest_in_copy takes one v back)
+    status = {w[0]: w[1] for w in map(str.split, p.stdout.splitlines()) if len(w) > 1 and '::' in w[0]}
+    failed = {t for t, s in status.items() if s in ('FAILED', 'ERROR')}
+    # a test that skips (the HuggingFace parity test without transformers) runs no block here
+    expected = marked - {t for t, s in status.items() if s == 'SKIPPED'}
+    assert len(expected) > 15 and failed == expected, (sorted(failed ^ expected), p.stdout[-3000:])
     assert ' passed' in p.stdout.splitlines()[-1]  # and every other test passes

@@ -354,20 +354,25 @@ def test_selection_on_validation(tmp_path):
 def test_ablations_share_the_teacher_and_write_one_table(smoke_run, tmp_path):
     out, _ = smoke_run
     shutil.copy(out / 'teacher.pt', tmp_path / 'teacher.pt')
-    p = run(SMOKE, '--stage=ablate', f'--out_dir={tmp_path}', '--test_size=10')
+    p = run(SMOKE, '--stage=ablate', f'--out_dir={tmp_path}', '--test_size=10', '--recall=1')
     assert p.returncode == 0, p.stderr[-2000:]
-    assert 'teacher: finished earlier' in p.stdout  # one teacher serves every variant
+    assert 'teacher: finished earlier' in p.stdout  # one teacher serves every variant but no_recall
     table = (tmp_path / 'ablation.md').read_text()
     rows = json.loads((tmp_path / 'ablation.json').read_text())['rows']
-    assert [r['variant'] for r in rows] == [a[0] for a in train.ABLATIONS]
-    for folder, label, change, shared in train.ABLATIONS:
+    variants = train.ablations(train.parse_config([SMOKE, '--recall=1']))
+    assert [r['variant'] for r in rows] == [a[0] for a in variants]
+    # each option not in the paper that the config turns on gets a row with it off
+    assert [a[0] for a in variants[len(train.ABLATIONS):]] == ['no_recall', 'no_identity_mlps', 'no_init_from_teacher']
+    own = torch.load(tmp_path / 'no_recall' / 'teacher.pt', weights_only=True)
+    assert own['config']['recall'] == 0 and own['done']
+    for folder, label, change, shared in variants:
         assert f'| {label} |' in table
         ckpt = lambda name: torch.load(tmp_path / folder / f'{name}.pt', weights_only=True)
         for name in ('student', 'emulator', 'couple'):
             assert all(ckpt(name)['config'][k] == v for k, v in change.items()) or name in shared
         same = lambda name: (tmp_path / folder / f'{name}.pt').read_bytes() == \
             (tmp_path / 'diagonal' / f'{name}.pt').read_bytes()
-        assert same('teacher')
+        assert same('teacher') == (folder != 'no_recall')
         assert same('student') == (folder == 'diagonal' or 'student' in shared)
     # the frozen variant's coupling leaves the shared emulator exactly as it was
     emu = torch.load(tmp_path / 'frozen' / 'emulator.pt', weights_only=True)['models']['emulator']
