@@ -1,10 +1,11 @@
-"""Shared test setup: the repo on sys.path, the GPT-2 BPE from the local tiktoken cache."""
+"""Shared test setup: the repo and tools/ on sys.path, the GPT-2 BPE from the local tiktoken cache."""
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, 'tools'))  # the benchmarks, probes and the kit, which tests also check
 if 'TIKTOKEN_CACHE_DIR' not in os.environ and os.path.isdir(os.path.join(SHARED, 'tiktoken-cache')):
     os.environ['TIKTOKEN_CACHE_DIR'] = os.path.join(SHARED, 'tiktoken-cache')
 

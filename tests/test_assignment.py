@@ -7,8 +7,7 @@ import pytest
 
 from conftest import BLOCKS, ROOT, SHARED
 
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
-import make_student_copy as kit  # noqa: E402
+import make_student_copy as kit
 
 
 def test_every_block_is_marked_once():

@@ -2,8 +2,8 @@
 emulator, couple) under train.py's --compile choices (off, model, graphs) and batch
 sizes, with MFU, and a profile of the student's step (host time against device time).
 
-    python tests/bench_step.py                   # tiny, on the CPU: checks that it runs
-    python tests/bench_step.py --device=cuda     # config/mult4x4.py's shape (12 x 256), about 4 minutes
+    python tools/bench_step.py                   # tiny, on the CPU: checks that it runs
+    python tools/bench_step.py --device=cuda     # config/mult4x4.py's shape (12 x 256), about 4 minutes
 
 The losses are the stages' own, on random targets: speed does not depend on what is learned.
 Rows are printed as they are measured, most wanted first, so a run cut short still tells.

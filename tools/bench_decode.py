@@ -1,9 +1,9 @@
 """How fast implicit CoT can answer, task by task: examples/s at batch 1 of no-CoT, explicit CoT
 and implicit CoT (emulator + student) at each multiplication task's real token counts.
 
-    python tests/bench_decode.py                 # 2x2 to 5x5 on the CPU (about 2 minutes, 2 cores)
-    python tests/bench_decode.py --device=cuda
-    python tests/bench_decode.py --device=cuda --graphs   # each answer replayed as one CUDA graph
+    python tools/bench_decode.py                 # 2x2 to 5x5 on the CPU (about 2 minutes, 2 cores)
+    python tools/bench_decode.py --device=cuda
+    python tools/bench_decode.py --device=cuda --graphs   # each answer replayed as one CUDA graph
 
 Speed does not depend on what the weights have learned, only on how many tokens each way of
 answering writes, so the models here are untrained and every answer is forced to the task's

@@ -6,7 +6,7 @@ numbers that digit is made of: s_k and p_k, digit k of the last running sum s = 
 s + p; (s_k + p_k) mod 10; and digit k itself. A value that no layer holds is one the student
 neither read from z nor computed (README: on 4x4 digit 4 needs the cells' own tokens).
 
-    DIGITS=3,4 python tests/probe_student.py config/cpu_full.py --task=mult4x4 --n_layer=12 ... --out_dir=DIR
+    DIGITS=3,4 python tools/probe_student.py config/cpu_full.py --task=mult4x4 --n_layer=12 ... --out_dir=DIR
 
 Reads DIR/teacher.pt and DIR/student.pt. About 8 minutes for three digits on this project's
 2-core CPU (4x4, 12 x 64, 6,000 training problems for the probes).

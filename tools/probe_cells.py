@@ -3,7 +3,7 @@ teacher's state at its cell t_l) to the CoT token at t_l + d, for d = -2..2, fit
 problems and scored on the test set, beside always guessing the commonest token. Then, for each
 CoT position, a probe from all of z at once: which tokens the student can read at all.
 
-    python tests/probe_cells.py config/cpu_full.py --task=mult3x3 --train_size=200000 --out_dir=DIR
+    python tools/probe_cells.py config/cpu_full.py --task=mult3x3 --train_size=200000 --out_dir=DIR
 
 Reads DIR/teacher.pt and the cells the config reads (--subset, --stride). A token no cell carries
 is one the student cannot read and has to work out for itself (README: on 3x3 our teachers' cells

@@ -1,8 +1,8 @@
 """A course assignment from this repository: copy it, and replace every block between
 `### BEGIN SOLUTION name` and `### END SOLUTION` by `raise NotImplementedError`.
 
-    python tests/make_student_copy.py DEST                      # all six blocks
-    python tests/make_student_copy.py DEST diagonal coupling    # only these
+    python tools/make_student_copy.py DEST                      # all six blocks
+    python tools/make_student_copy.py DEST diagonal coupling    # only these
 
 The tests are the autograder: each test is marked with the blocks it exercises, so in the
 student copy exactly the tests of the removed blocks fail (`python -m pytest -q tests`).
@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BLOCKS = ('attention', 'hook', 'diagonal', 'student_write', 'emulator_step', 'coupling')
 BEGIN = re.compile(r'^(\s*)### BEGIN SOLUTION (\w+)\s*$')
 END = '### END SOLUTION'
-TEACHER_ONLY = ('tests/make_student_copy.py', 'tests/test_assignment.py')  # the kit is not handed out
+TEACHER_ONLY = ('tools/make_student_copy.py', 'tests/test_assignment.py')  # the kit is not handed out
 
 
 def strip(text, blocks):
