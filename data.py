@@ -127,18 +127,41 @@ def parse_line(line, where='<string>'):
     return Example(src.strip(), cot.strip(), answer.strip())
 
 
-def read_file(path):
-    """All examples of a data file; errors name the file and the line number."""
+OFFICIAL = 'the official files are in the data/ folder of github.com/da03/implicit_chain_of_thought'
+
+
+def read_file(path, check=None):
+    """All examples of a data file; errors name the file and the line number. `check(ex, where)`,
+    when given, may refuse an example (e.g. check_multiplication)."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'data file {path} does not exist')
-    with open(path, encoding='utf-8', newline='') as f:
-        # split on newlines only: str.splitlines() would also break lines at characters such as
-        # U+2028 or form feeds, which GSM8K questions contain
-        lines = [s.removesuffix('\r') for s in f.read().split('\n')]
+        raise FileNotFoundError(f'data file {path} does not exist ({OFFICIAL})')
+    try:
+        with open(path, encoding='utf-8', newline='') as f:
+            # split on newlines only: str.splitlines() would also break lines at characters such as
+            # U+2028 or form feeds, which GSM8K questions contain
+            lines = [s.removesuffix('\r') for s in f.read().split('\n')]
+    except UnicodeDecodeError as e:
+        raise ValueError(f'{path}: not UTF-8 text (byte {e.start} is {e.object[e.start:e.start + 1]!r})') from None
     examples = [parse_line(s, f'{path}:{i}') for i, s in enumerate(lines, 1) if s.strip()]
+    if check:
+        for i, ex in zip((i for i, s in enumerate(lines, 1) if s.strip()), examples):
+            check(ex, f'{path}:{i}')
     if not examples:
         raise ValueError(f'data file {path} holds no examples')
     return examples
+
+
+def check_multiplication(n, m, ex, where):
+    """Refuse a line that is not the official line of an n-digit times m-digit product."""
+    try:
+        a, b = operands(f'{ex.input}||')
+    except ValueError:
+        raise ValueError(f'{where}: expected an {n}x{m} multiplication, got {ex.input[:60]!r}') from None
+    if (len(str(a)), len(str(b))) != (n, m):
+        raise ValueError(f'{where}: operands {a} and {b} are not {n} and {m} digits long (task mult{n}x{m})')
+    line = f'{ex.input}||{ex.cot} #### {ex.answer}'
+    if line != multiplication_line(a, b):
+        raise ValueError(f'{where}: not the line of {a} * {b} = {a * b}: its CoT or answer differs')
 
 
 def show(ex, predicted):

@@ -121,7 +121,12 @@ def parse_config(argv):
             if not os.path.isfile(arg):
                 fail(f'config file {arg} does not exist')
             scope = {'__file__': arg}
-            exec(compile(open(arg).read(), arg, 'exec'), scope)
+            try:
+                exec(compile(open(arg).read(), arg, 'exec'), scope)
+            except SyntaxError as e:
+                fail(f'{arg}:{e.lineno}: {e.msg}')
+            except Exception as e:  # a preset is Python: any error in it is the file's
+                fail(f'{arg}: {type(e).__name__}: {e}')
             for key, value in scope.items():
                 if not key.startswith('_'):
                     overrides[key] = convert(key, value, arg)
@@ -129,6 +134,28 @@ def parse_config(argv):
     for key, allowed in (('stage', STAGES + ('all', 'ablate', 'ask')), ('compile', COMPILE), ('subset', SUBSETS)):
         if getattr(cfg, key) not in allowed:
             fail(f'{key} must be one of {allowed}, got {getattr(cfg, key)!r}')
+    for key in ('n_layer', 'n_head', 'n_embd', 'train_size', 'test_size', 'batch_size', 'eval_batch_size',
+                'log_interval', 'ckpt_interval') + tuple(f'{s}_steps' for s in ('nocot', 'teacher', 'student', 'emulator', 'couple')):
+        if getattr(cfg, key) < 1:
+            fail(f'{key} must be at least 1, got {getattr(cfg, key)}')
+    for key in ('eval_interval', 'speed_examples', 'recall', 'answer_match', 'learning_rate', 'couple_learning_rate',
+                'weight_decay', 'warmup_steps', 'stride', 'dropout'):
+        if getattr(cfg, key) < 0:
+            fail(f'{key} must not be negative, got {getattr(cfg, key)}')
+    if cfg.n_embd % cfg.n_head:
+        fail(f'n_embd ({cfg.n_embd}) must be a multiple of n_head ({cfg.n_head})')
+    if os.path.exists(cfg.out_dir) and not os.path.isdir(cfg.out_dir):
+        fail(f'out_dir {cfg.out_dir} is a file, not a folder')
+    if not cfg.train_file:
+        parse_task(cfg.task)  # a generated task must name its sizes
+    try:
+        device = torch.device('cpu' if cfg.device == 'auto' else cfg.device)
+    except RuntimeError:
+        fail(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        fail(f'device {cfg.device} asked for, but this torch sees no CUDA GPU (try --device=cpu)')
+    if device.type not in ('cpu', 'cuda', 'mps'):
+        fail(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
     if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
         fail(f"init_from must be '' or one of {list(GPT2_SHAPES)}, got {cfg.init_from!r}")
     if cfg.init_from and (cfg.n_layer, cfg.n_head, cfg.n_embd) != GPT2_SHAPES[cfg.init_from]:
@@ -145,9 +172,11 @@ class Data:
     def __init__(self, cfg, device):
         self.device, self.split = device, 'test'
         # without a test file: a seeded test set, then training problems disjoint from it
-        test = data.read_file(cfg.test_file) if cfg.test_file else [data.parse_line(s) for s in
+        # with generated training problems, a test or valid file must hold the task's, correctly
+        check = None if cfg.train_file else functools.partial(data.check_multiplication, *parse_task(cfg.task))
+        test = data.read_file(cfg.test_file, check) if cfg.test_file else [data.parse_line(s) for s in
             data.generate_multiplication(*parse_task(cfg.task), cfg.test_size, cfg.seed + 1)]
-        valid = data.read_file(cfg.valid_file) if cfg.valid_file else []
+        valid = data.read_file(cfg.valid_file, check) if cfg.valid_file else []
         if cfg.train_file:
             train = data.encode(data.read_file(cfg.train_file))
         else:  # generated on the device, without the tokenizer, which took 70 s for 4x4's 808,000
@@ -179,11 +208,15 @@ class Data:
 
 
 def parse_task(task):
+    """(n, m) of a generated task 'multNxM', each from 1 to 9 digits (products fit in int64)."""
     try:
-        n, m = task.removeprefix('mult').split('x')
-        return int(n), int(m)
+        n, m = (int(x) for x in task.removeprefix('mult').split('x'))
+        if task.startswith('mult') and 1 <= n <= 9 and 1 <= m <= 9:
+            return n, m
     except ValueError:
-        sys.exit(f"error: task must look like 'mult4x4' (or give train_file and test_file), got {task!r}")
+        pass
+    sys.exit(f"error: task must be multNxM with N and M from 1 to 9, e.g. 'mult4x4' (or give train_file "
+             f"and test_file), got {task!r}")
 
 
 # ----------------------------------------------------------------------------- models
@@ -237,8 +270,19 @@ def save(cfg, name, models, **fields):
 
 
 def checkpoint(cfg, D, name):
+    """The checkpoint NAME.pt as saved, or None; a file that cannot be read (truncated, not a
+    checkpoint) stops the run, leaving the file as it is."""
     path = ckpt_path(cfg, name)
-    return torch.load(path, map_location=D.device, weights_only=True) if os.path.isfile(path) else None
+    if not os.path.isfile(path):
+        return None
+    try:
+        state = torch.load(path, map_location=D.device, weights_only=True)
+    except Exception as e:  # torch raises several kinds for a damaged file
+        sys.exit(f'error: {path} is not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:100]}); '
+                 f'delete it to train that stage again')
+    if not isinstance(state, dict) or 'models' not in state or 'done' not in state:
+        sys.exit(f'error: {path} is not a checkpoint of train.py; delete it to train that stage again')
+    return state
 
 
 def finished(cfg, D, name):

@@ -417,3 +417,53 @@ def test_time_left_counts_this_stage_and_the_later_ones(monkeypatch):
     assert train.time_left('student', 10, 20, 2.0, 0.5) == ', 0m10s left'
     assert train.time_left('couple', 5, 5, 4.0, 60.0) == ', 0m00s left'
     assert train.time_left('ablate_variant', 1, 5, 4.0, 1.0) == ''  # not planned: no estimate
+
+
+def test_bad_values_stop_with_one_line(tmp_path):
+    (tmp_path / 'a_file').write_text('x')
+    bad_syntax = tmp_path / 'bad_syntax.py'
+    bad_syntax.write_text('n_layer = 2\nn_head = (\n')
+    bad_name = tmp_path / 'bad_name.py'
+    bad_name.write_text('n_layer = two\n')
+    for args, needle in [
+            (['--n_embd=30', '--n_head=4'], 'n_embd (30) must be a multiple of n_head (4)'),
+            ([f'--out_dir={tmp_path / "a_file"}'], 'a_file is a file, not a folder'),
+            (['--teacher_steps=-5'], 'teacher_steps must be at least 1, got -5'),
+            (['--batch_size=0'], 'batch_size must be at least 1, got 0'),
+            (['--learning_rate=-1e-3'], 'learning_rate must not be negative'),
+            (['--task=mult0x2'], "task must be multNxM with N and M from 1 to 9"),
+            (['--task=mult40x40'], "got 'mult40x40'"),
+            (['--task=add2x2'], "got 'add2x2'"),
+            ([str(bad_syntax)], f'{bad_syntax}:2: '),
+            ([str(bad_name)], f"{bad_name}: NameError: name 'two' is not defined"),
+            (['--device=tpu'], "device must be auto, cpu, cuda, cuda:N or mps, got 'tpu'")]:
+        with pytest.raises(SystemExit) as e:
+            train.parse_config([SMOKE] + args)
+        assert needle in str(e.value), (args, str(e.value))
+        assert len(str(e.value).splitlines()) <= 2  # the message, then the list of valid keys
+
+
+def test_bad_data_files_name_the_file_and_line(tmp_path):
+    latin = tmp_path / 'latin1.txt'
+    latin.write_bytes('1 2 * 3 4||caf\xe9 #### 4 9 6 1\n'.encode('latin-1'))
+    stops([SMOKE, f'--test_file={latin}', f'--out_dir={tmp_path}'], f'{latin}: not UTF-8 text')
+    wrong = tmp_path / 'wrong.txt'  # 21 * 43 = 903: first a good line, then a wrong answer, then the wrong sizes
+    wrong.write_text('1 2 * 3 4||3 6 0 + 0 4 8 0 #### 3 0 9 0\n1 2 * 3 4||3 6 0 + 0 4 8 0 #### 3 0 9 1\n'
+                     '1 * 3 4||3 + 0 4 #### 3 0 1\n')
+    stops([SMOKE, f'--test_file={wrong}', f'--out_dir={tmp_path}'], f'{wrong}:2: not the line of 21 * 43 = 903')
+    wrong.write_text('1 * 3 4||3 + 0 4 #### 3 0 1\n')
+    stops([SMOKE, f'--test_file={wrong}', f'--out_dir={tmp_path}'], f'{wrong}:1: operands 1 and 43 are not 2 and 2 digits')
+    stops([SMOKE, f'--test_file={tmp_path / "nope.txt"}', f'--out_dir={tmp_path}'], 'github.com/da03/implicit_chain_of_thought')
+
+
+@needs()  # the smoke run's teacher: every block
+def test_a_damaged_checkpoint_stops_and_stays(smoke_run, tmp_path):
+    out, _ = smoke_run
+    for name in ('teacher', 'student', 'emulator', 'couple', 'nocot', 'nocot_full'):
+        shutil.copy(out / f'{name}.pt', tmp_path / f'{name}.pt')
+    whole = (out / 'couple.pt').read_bytes()
+    (tmp_path / 'couple.pt').write_bytes(whole[:len(whole) // 2])  # a truncated file
+    stops([SMOKE, '--stage=eval', f'--out_dir={tmp_path}'], f'{tmp_path / "couple.pt"} is not a readable checkpoint')
+    assert (tmp_path / 'couple.pt').read_bytes() == whole[:len(whole) // 2]  # left as it was
+    torch.save({'something': 1}, tmp_path / 'couple.pt')
+    stops([SMOKE, '--stage=eval', f'--out_dir={tmp_path}'], 'couple.pt is not a checkpoint of train.py')
