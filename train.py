@@ -89,8 +89,15 @@ class Config:
     question: str = ''              # stage ask: e.g. "52 * 86", answered by every trained model
 
 
-def parse_config(argv):
-    """Config from `[config/NAME.py] [--key=value ...]`: the file's assignments, then the flags."""
+# what --stage=eval and ask take from a folder's checkpoints unless given: how the models were trained
+TRAINED = ('task', 'train_size', 'test_size', 'train_file', 'test_file', 'seed', 'n_layer', 'n_head', 'n_embd',
+           'subset', 'stride', 'mixture', 'use_lstm', 'init_from', 'nocot_full', 'batch_size') + tuple(
+           f'{s}_steps' for s in ('nocot', 'teacher', 'student', 'emulator', 'couple'))
+
+
+def parse_config(argv, base=None):
+    """Config from `[config/NAME.py] [--key=value ...]`: `base` (a saved config), then the
+    file's assignments, then the flags."""
     valid = {f.name: f.type for f in fields(Config)}
     def fail(msg):
         sys.exit(f'error: {msg}\nvalid keys: {", ".join(valid)}')
@@ -130,7 +137,7 @@ def parse_config(argv):
             for key, value in scope.items():
                 if not key.startswith('_'):
                     overrides[key] = convert(key, value, arg)
-    cfg = Config(**overrides)
+    cfg = Config(**{**(base or {}), **overrides})
     for key, allowed in (('stage', STAGES + ('all', 'ablate', 'ask')), ('compile', COMPILE), ('subset', SUBSETS)):
         if getattr(cfg, key) not in allowed:
             fail(f'{key} must be one of {allowed}, got {getattr(cfg, key)!r}')
@@ -152,8 +159,6 @@ def parse_config(argv):
         device = torch.device('cpu' if cfg.device == 'auto' else cfg.device)
     except RuntimeError:
         fail(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        fail(f'device {cfg.device} asked for, but this torch sees no CUDA GPU (try --device=cpu)')
     if device.type not in ('cpu', 'cuda', 'mps'):
         fail(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
     if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
@@ -259,12 +264,19 @@ def ckpt_path(cfg, name):
     return os.path.join(cfg.out_dir, f'{name}.pt')
 
 
-def save(cfg, name, models, **fields):
-    """Atomically (write, then rename): a kill mid-write leaves the previous file whole.
-    A finished stage has done=True and its result; a mid-stage one its step, optimizer and RNG."""
+# the config keys that say what every model of a checkpoint is: another value cannot load them
+# (mixture and use_lstm shape the emulator alone; load_state_dict names those)
+SHAPE = ('task', 'train_file', 'n_layer', 'n_head', 'n_embd', 'init_from')
+
+
+def save(cfg, D, name, models, **fields):
+    """Atomically (write, then rename): a kill mid-write leaves the previous file whole. Every
+    checkpoint describes itself: the config it was trained with and the vocabulary. A finished
+    stage has done=True and its result; a mid-stage one its step, optimizer and RNG."""
     os.makedirs(cfg.out_dir, exist_ok=True)
     path = ckpt_path(cfg, name)
-    state = {'done': False, 'config': asdict(cfg), 'models': {k: m.state_dict() for k, m in models.items()}, **fields}
+    state = {'done': False, 'config': asdict(cfg), 'vocab': D.vocab.ids,
+             'models': {k: m.state_dict() for k, m in models.items()}, **fields}
     torch.save(state, path + '.tmp')
     os.replace(path + '.tmp', path)
 
@@ -282,6 +294,15 @@ def checkpoint(cfg, D, name):
                  f'delete it to train that stage again')
     if not isinstance(state, dict) or 'models' not in state or 'done' not in state:
         sys.exit(f'error: {path} is not a checkpoint of train.py; delete it to train that stage again')
+    saved = state.get('config', {})
+    differ = [k for k in SHAPE if k in saved and saved[k] != getattr(cfg, k)]
+    if differ:
+        sys.exit(f'error: {path} does not fit this config: it was trained with '
+                 f'{", ".join(f"{k}={saved[k]!r}" for k in differ)}, this run has '
+                 f'{", ".join(f"{k}={getattr(cfg, k)!r}" for k in differ)}; pass those flags or another --out_dir')
+    if 'vocab' in state and state['vocab'] != D.vocab.ids:
+        sys.exit(f'error: {path} does not fit this config: its vocabulary ({len(state["vocab"] or ())} tokens) is '
+                 f'not this data\'s ({len(D.vocab)}); run with the data it was trained on')
     return state
 
 
@@ -358,7 +379,7 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
                   f'{tokens / dt:9.0f} tok/s{mfu}{time_left(name, step, steps, work, dt)}', flush=True)
             t_log, last = time.time(), step
         if save_now:
-            save(cfg, name, models, step=step, optimizer=opt.state_dict(), seconds=seconds + time.time() - t0,
+            save(cfg, D, name, models, step=step, optimizer=opt.state_dict(), seconds=seconds + time.time() - t0,
                  rng=[gen.get_state(), torch.get_rng_state()])
         if cfg.eval_interval and step % cfg.eval_interval == 0 and (step < steps or cfg.valid_file):
             for m in models.values():
@@ -376,7 +397,7 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
         print(f'{name}: keeping step {best["step"]}, the best on {cfg.valid_file} ({best["score"]:.4f})')
     seconds += time.time() - t0
     result = evaluate()
-    save(cfg, name, keep or models, done=True, result=dict(result, **extra, train_seconds=seconds,
+    save(cfg, D, name, keep or models, done=True, result=dict(result, **extra, train_seconds=seconds,
                                                            final_loss=loss_v, steps=steps))
 
 
@@ -425,7 +446,7 @@ def validate(cfg, D, name, models, evaluate, step):
     score = score.get('accuracy_before_coupling', score.get('accuracy'))
     best = checkpoint(cfg, D, name + '.best')
     if best is None or score > best['score']:
-        save(cfg, name + '.best', models, score=score, step=step)
+        save(cfg, D, name + '.best', models, score=score, step=step)
 
 
 def lr_at(cfg, step, steps):
@@ -954,12 +975,22 @@ def share(src_dir, dst_dir, name):
 
 
 def pick_device(cfg):
-    return torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
+    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        sys.exit(f'error: device={cfg.device} asked for, but this torch sees no CUDA GPU (try --device=cpu)')
+    return device
 
 
 def main(argv):
     t_start = time.time()
     cfg = parse_config(argv)
+    saved = os.path.join(cfg.out_dir, 'teacher.pt')
+    if cfg.stage in ('eval', 'ask') and os.path.isfile(saved):  # the training flags, from the checkpoint
+        try:
+            base = torch.load(saved, map_location='cpu', weights_only=True)['config']
+        except Exception:
+            base = {}  # checkpoint() names the damage when the stage reads it
+        cfg = parse_config(argv, base={k: v for k, v in base.items() if k in TRAINED})
     device = pick_device(cfg)
     try:
         D = Data(cfg, device)

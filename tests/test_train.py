@@ -467,3 +467,17 @@ def test_a_damaged_checkpoint_stops_and_stays(smoke_run, tmp_path):
     assert (tmp_path / 'couple.pt').read_bytes() == whole[:len(whole) // 2]  # left as it was
     torch.save({'something': 1}, tmp_path / 'couple.pt')
     stops([SMOKE, '--stage=eval', f'--out_dir={tmp_path}'], 'couple.pt is not a checkpoint of train.py')
+
+
+@needs()  # the smoke run's models: every block
+def test_checkpoints_describe_themselves(smoke_run, tmp_path):
+    out, _ = smoke_run
+    state = torch.load(out / 'teacher.pt', weights_only=True)
+    assert state['config']['n_layer'] == 2 and state['config']['task'] == 'mult2x2' and len(state['vocab']) > 10
+    # eval and ask read the training flags from the folder: no preset, no flags but the folder
+    p = run('--stage=ask', '--question=12 * 34', f'--out_dir={out}')
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1].split() == ['true', 'answer', '0408']  # 4 digits, as the models write it
+    # a flag that contradicts the checkpoints is refused, naming both values
+    stops(['--stage=eval', '--n_embd=32', '--n_head=2', f'--out_dir={out}'],
+          'nocot.pt does not fit this config: it was trained with n_embd=16, this run has n_embd=32')
