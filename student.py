@@ -55,7 +55,7 @@ def answer_match_loss(student_h, teacher_h, sep1, sep2, lengths, J):
     at each answer token after sep1 is pulled towards the teacher's at the same token after sep2
     (the answer reads the same in both layouts), both layer-normed. The answer loss alone gives
     no gradient to reading one summand of a digit while the other is missing (their sum mod 10
-    is independent of either), which stalls the student on 4x4's digit 4 (README); the teacher's
+    is independent of either), which stalls the student on 4x4's digit 4 (docs/student.md); the teacher's
     streams there already hold both. student_h, teacher_h: L x (B, T, C); J: the most tokens
     from sep1 to a row's end. Mean squared distance per dimension."""
     j = torch.arange(1, J, device=sep1.device)

@@ -77,7 +77,7 @@ def recall_loss(heads, hiddens, idx, sep1, sep2, subset='diagonal', stride=0, ah
     Trained on next tokens alone, a cell keeps its own token and the next and loses the ones
     before, so a sparse diagonal misses what lies between its cells; recalling them costs some of
     the next token, which `ahead` asks for, and at width 64 some of its own, which `own` asks for
-    (README). Mean cross-entropy."""
+    (docs/student.md). Mean cross-entropy."""
     t, layers = grid_cells(sep1, sep2, len(hiddens), subset, stride)
     z = read_cells(hiddens, t, layers)                                       # (B, L, C)
     logits = torch.stack([head(z) for head in heads], 2)                     # (B, L, J, V)

@@ -49,20 +49,22 @@ class Config:
     n_head: int = 4
     n_embd: int = 64
     dropout: float = 0.0
-    # the method
+    # the method (the paper)
     subset: str = 'diagonal'        # which teacher cells: diagonal, first_column, last_column, top_row, bottom_row
-    stride: int = 0                 # > 0: a fixed step of tokens instead of the diagonal
-    mixture: bool = False           # token-conditioned mixture in the emulator (for GSM8K)
+    stride: int = 0                 # > 0: a fixed step of tokens instead of the diagonal (the paper code's option)
+    mixture: bool = False           # token-conditioned mixture in the emulator: several reasoning paths (GSM8K)
     use_lstm: bool = True           # the emulator's LSTM + attention across layers
-    init_from_teacher: bool = True  # student and emulator start from the teacher's weights
-    identity_mlps: bool = True      # ... and then the student's MLPs start as the identity (README)
-    answer_match: float = 0.0       # > 0: the student's streams at the answer also learn the teacher's, this weight (README)
-    recall: int = 0                 # > 0: the teacher's cells also learn the `recall` tokens before them (README)
-    recall_ahead: bool = False      # ... and the token after them, which recall costs them (README)
-    recall_own: bool = False        # ... and their own token, which deep cells let fade at width 64 (README)
-    recall_weight: float = 1.0
     init_from: str = ''             # gpt2, gpt2-medium, gpt2-large: every model starts from GPT-2 ('' = scratch)
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
+    # options not in the paper (docs/ has the runs for each; --stage=ablate turns each off in turn)
+    init_from_teacher: bool = True  # student and emulator start from the teacher: from scratch, the analogue of GPT-2
+    identity_mlps: bool = True      # ... the student's MLPs as the identity, so sep1 starts as the teacher's state
+    recall: int = 0                 # > 0: each cell also predicts the `recall` tokens before it, so z holds them
+    recall_ahead: bool = False      # ... and the token after it, which recall costs the cell
+    recall_own: bool = False        # ... and its own token
+    recall_weight: float = 1.0
+    answer_match: float = 0.0       # > 0: the student's answer streams also learn the teacher's (a gradient for each summand)
+    # speed only: the same result, sooner
     cache_states: bool = True       # run the frozen teacher once over the training set, not every step
     # optimisation
     batch_size: int = 128
@@ -237,7 +239,7 @@ def make(cfg, D, kind):
         model = Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
     if cfg.compile != 'off':  # forward (training, the emulator's pass) as one graph; decoding stays eager
         # 'graphs' replays each step's kernels as CUDA graphs: at 12 x 256 the host, not the GPU,
-        # sets the pace, and this halved the teacher's step on an H100 (README)
+        # sets the pace, and this halved the teacher's step on an H100 (docs/gpu_runs.md)
         model.compile(mode='reduce-overhead' if cfg.compile == 'graphs' else None)
     return model
 
@@ -543,7 +545,7 @@ def generators(cfg, D, models):
 
 def graphed(generate):
     """generate(P, rows) recorded once per shape as one CUDA graph, then replayed: at batch 1
-    eager decoding is bound by the host's Python and kernel launches (README), a replay by the
+    eager decoding is bound by the host's Python and kernel launches (docs/speed.md), a replay by the
     GPU. generate must never wait on the GPU (no early stop). Should recording fail, it stays eager."""
     graphs = {}
 

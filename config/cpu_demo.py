@@ -1,4 +1,4 @@
-# The README's main command: the whole method on 2x2 multiplication, on a 2-core CPU, in minutes.
+# The quick start: the whole method on 2x2 multiplication, on a 2-core CPU, in minutes.
 #   python train.py config/cpu_demo.py                       (writes out/report.md)
 #   python train.py config/cpu_demo.py --nocot_full=true     (adds no-CoT on the whole pipeline's compute)
 task = 'mult2x2'

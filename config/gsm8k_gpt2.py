@@ -1,7 +1,7 @@
 # The paper's GSM8K recipe on GPT-2 small: every model starts from GPT-2, AdamW lr 5e-5, weight
 # decay 0.01, batch 32, constant LR, teacher 15 epochs, the other stages up to 40 epochs with
 # each stage's checkpoint picked on validation every epoch. Needs a GPU, the internet once
-# (GPT-2's weights) and GSM8K-Aug (see the README). One epoch of GSM8K-Aug is about 12,050 steps.
+# (GPT-2's weights) and GSM8K-Aug (the README's presets table says where to get it). One epoch of GSM8K-Aug is about 12,050 steps.
 train_file = 'data/gsm8k_aug/train.txt'
 test_file = '../shared/data/gsm8k/test.txt'
 valid_file = '../shared/data/gsm8k/valid.txt'   # each stage keeps its best checkpoint on it

@@ -87,7 +87,7 @@ def main(argv):
     runs += [(*small, 4 * batch, k, how, False) for how in ('off', 'graphs') for k in ('student', 'emulator')]
     runs += [(*small, batch, 'student', 'graphs', True)]
     runs += [(12, 768, 12, batch, 'teacher', how, False) if gpu else (2, 48, 2, batch, 'teacher', how, False)
-             for how in ('model', 'graphs')]  # blocks (an option since removed): README
+             for how in ('model', 'graphs')]  # blocks (an option since removed): docs/gpu_runs.md
     print(f'device: {torch.cuda.get_device_name() if gpu else "cpu"}, torch {torch.__version__}')
     print('| layers x width | batch | stage | compile | ms/step | MFU | first steps, s |\n|---|---|---|---|---|---|---|')
     for n_layer, n_embd, n_head, batch_size, kind, how, profile in runs:

@@ -6,7 +6,7 @@ CoT position, a probe from all of z at once: which tokens the student can read a
     python tools/probe_cells.py config/cpu_full.py --task=mult3x3 --train_size=200000 --out_dir=DIR
 
 Reads DIR/teacher.pt and the cells the config reads (--subset, --stride). A token no cell carries
-is one the student cannot read and has to work out for itself (README: on 3x3 our teachers' cells
+is one the student cannot read and has to work out for itself (docs/student.md: on 3x3 our teachers' cells
 carry their own token and the next, seldom the one before). About 3 minutes on this project's
 2-core CPU (3x3, 8 layers), so it can run right after the teacher, before the other stages.
 """

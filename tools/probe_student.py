@@ -4,7 +4,7 @@ position that predicts digit k, entering each layer (last row: after the last bl
 numbers that digit is made of: s_k and p_k, digit k of the last running sum s = a * (b mod
 10^(m-1)) and of the last partial product p = a * b_(m-1) * 10^(m-1); the carry into digit k of
 s + p; (s_k + p_k) mod 10; and digit k itself. A value that no layer holds is one the student
-neither read from z nor computed (README: on 4x4 digit 4 needs the cells' own tokens).
+neither read from z nor computed (docs/student.md: on 4x4 digit 4 needs the cells' own tokens).
 
     DIGITS=3,4 python tools/probe_student.py config/cpu_full.py --task=mult4x4 --n_layer=12 ... --out_dir=DIR
 
