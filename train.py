@@ -25,7 +25,9 @@ import data
 from emulator import Emulator
 from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student, answer_match_loss, identity_
-from teacher import SUBSETS, extract_states, grid_cells, picture, recall_loss
+from teacher import SUBSETS, extract_states, recall_loss
+from tools import ablate, ask, report, speed
+from tools.report import fmt
 
 COMPILE = ('off', 'model', 'graphs')
 STAGES = ('teacher', 'student', 'emulator', 'couple', 'nocot', 'eval')  # the method first: a run cut short still shows it
@@ -156,7 +158,10 @@ def parse_config(argv, base=None):
     if os.path.exists(cfg.out_dir) and not os.path.isdir(cfg.out_dir):
         fail(f'out_dir {cfg.out_dir} is a file, not a folder')
     if not cfg.train_file:
-        parse_task(cfg.task)  # a generated task must name its sizes
+        try:
+            data.parse_task(cfg.task)  # a generated task must name its sizes
+        except ValueError as e:
+            fail(str(e))
     try:
         device = torch.device('cpu' if cfg.device == 'auto' else cfg.device)
     except RuntimeError:
@@ -168,62 +173,6 @@ def parse_config(argv, base=None):
     if cfg.init_from and (cfg.n_layer, cfg.n_head, cfg.n_embd) != GPT2_SHAPES[cfg.init_from]:
         fail(f'init_from={cfg.init_from} needs (n_layer, n_head, n_embd) = {GPT2_SHAPES[cfg.init_from]}')
     return cfg
-
-
-# ----------------------------------------------------------------------------- data
-
-class Data:
-    """Train, test (and valid) sets in both layouts, on the device, with one vocabulary.
-    Evaluation reads `test`; selection on validation points it at the valid set for a moment."""
-
-    def __init__(self, cfg, device):
-        self.device, self.split = device, 'test'
-        # without a test file: a seeded test set, then training problems disjoint from it
-        # with generated training problems, a test or valid file must hold the task's, correctly
-        check = None if cfg.train_file else functools.partial(data.check_multiplication, *parse_task(cfg.task))
-        test = data.read_file(cfg.test_file, check) if cfg.test_file else [data.parse_line(s) for s in
-            data.generate_multiplication(*parse_task(cfg.task), cfg.test_size, cfg.seed + 1)]
-        valid = data.read_file(cfg.valid_file, check) if cfg.valid_file else []
-        if cfg.train_file:
-            train = data.encode(data.read_file(cfg.train_file))
-        else:  # generated on the device, without the tokenizer, which took 70 s for 4x4's 808,000
-            pairs = data.multiplication_pairs(*parse_task(cfg.task), cfg.train_size, cfg.seed,
-                                              {data.operands(f'{e.input}||') for e in test})
-            train = data.multiplication_ids(*pairs, *parse_task(cfg.task), device)
-        encoded = [train] + [data.encode(exs) if exs else None for exs in (test, valid)]
-        # GPT-2's weights need its whole table; from scratch, the ids the task uses are enough
-        self.vocab = data.Vocab(None if cfg.init_from else torch.cat([e[0].ravel().to(device) for e in encoded if e]))
-        self.train, test_set, valid_set = (data.tokenize(e, self.vocab, device) if e else None for e in encoded)
-        self.sets = {'test': (test_set, test), 'valid': (valid_set, valid) if valid else None}
-        # sequence lengths, fixed per data set so the hot path never asks the device
-        self.T = {k: self.train[k].idx.size(1) for k in ('cot', 'nocot')}
-        self.T['input'] = int(self.train['nocot'].sep1.max()) + 1
-        self.T['answer'] = int((self.train['nocot'].lengths - self.train['nocot'].sep1).max())  # sep1 to the end
-        self.block_size = max(self.T['cot'], *(t['cot'].idx.size(1) for t, _ in filter(None, self.sets.values())))
-        if cfg.init_from:
-            if self.block_size > 1024:
-                raise ValueError(f'the longest example has {self.block_size} tokens, more than GPT-2\'s 1024')
-            self.block_size = 1024
-
-    @property
-    def test(self):
-        return self.sets[self.split][0]
-
-    @property
-    def test_examples(self):
-        return self.sets[self.split][1]
-
-
-def parse_task(task):
-    """(n, m) of a generated task 'multNxM', each from 1 to 9 digits (products fit in int64)."""
-    try:
-        n, m = (int(x) for x in task.removeprefix('mult').split('x'))
-        if task.startswith('mult') and 1 <= n <= 9 and 1 <= m <= 9:
-            return n, m
-    except ValueError:
-        pass
-    sys.exit(f"error: task must be multNxM with N and M from 1 to 9, e.g. 'mult4x4' (or give train_file "
-             f"and test_file), got {task!r}")
 
 
 # ----------------------------------------------------------------------------- models
@@ -540,61 +489,7 @@ def generators(cfg, D, models):
             zh, _ = models['emulator'].forward(P, nocot.sep1[rows], mode='argmax')
             return models['student'].generate(P, nocot.sep1[rows], zh, n_nocot, eos)
         g['implicit'] = implicit
-    return {k: graphed(f) for k, f in g.items()} if eos is None and D.device.type == 'cuda' else g
-
-
-def graphed(generate):
-    """generate(P, rows) recorded once per shape as one CUDA graph, then replayed: at batch 1
-    eager decoding is bound by the host's Python and kernel launches (docs/speed.md), a replay by the
-    GPU. generate must never wait on the GPU (no early stop). Should recording fail, it stays eager."""
-    graphs = {}
-
-    def run(P, rows):
-        key = (tuple(P.shape), tuple(rows.shape))
-        if key not in graphs:
-            static = (P.clone(), rows.clone())
-            # autocast's cache of cast weights would be freed under a recorded graph: off here
-            with torch.autocast('cuda', dtype=torch.bfloat16, cache_enabled=False):
-                try:
-                    side = torch.cuda.Stream()
-                    side.wait_stream(torch.cuda.current_stream())
-                    with torch.cuda.stream(side):
-                        generate(*static)  # warm-up: no lazy initialisation while recording
-                    torch.cuda.current_stream().wait_stream(side)
-                    graph = torch.cuda.CUDAGraph()
-                    with torch.cuda.graph(graph):
-                        out = generate(*static)
-                    graphs[key] = (graph, static, out)
-                except RuntimeError as e:
-                    print(f'CUDA graph recording failed, decoding stays eager: {str(e).splitlines()[0]}')
-                    graphs[key] = None
-        if graphs[key] is None:
-            return generate(P, rows)
-        graph, static, out = graphs[key]
-        static[0].copy_(P)
-        static[1].copy_(rows)
-        graph.replay()
-        return out  # overwritten by the next replay: answers() reads it at once
-
-    return run
-
-
-def speeds(cfg, D, gens):
-    """name -> (examples/s at batch size 1, the paper's setting, and at eval_batch_size). The
-    ways of answering take turns, example by example at batch 1 and in three rounds over the test
-    set at the large batch, so a change in the machine's load (a shared CPU) reaches them alike.
-    Called after accuracy(), whose pass over the test set warms up (compilation, caches)."""
-    n, N, rounds = min(cfg.speed_examples, len(D.test['nocot'])), len(D.test['nocot']), 3
-    s1, sb = dict.fromkeys(gens, 0.0), dict.fromkeys(gens, 0.0)
-    for generate in gens.values():  # untimed: batch 1 is a new shape (compiled models compile it here)
-        answers(cfg, D, generate, rows=[0], batch_size=1)
-    for i in range(n):
-        for name, generate in gens.items():
-            s1[name] += answers(cfg, D, generate, rows=[i], batch_size=1)[1]
-    for _ in range(rounds):
-        for name, generate in gens.items():
-            sb[name] += answers(cfg, D, generate)[1]
-    return {name: (n / s1[name], rounds * N / sb[name]) for name in gens}
+    return {k: speed.graphed(f) for k, f in g.items()} if eos is None and D.device.type == 'cuda' else g
 
 
 # ----------------------------------------------------------------------------- stages
@@ -750,10 +645,6 @@ def stage_emulator(cfg, D):
     train(cfg, D, 'emulator', {'emulator': emulator}, loss_fn, cfg.emulator_steps, evaluate)
 
 
-def fmt(fvu):
-    return ' '.join('-' if v is None else f'{v:.3f}' for v in fvu)
-
-
 @torch.no_grad()
 def emulator_fvu(cfg, D, teacher, emulator):
     """Fraction of the variance of each layer's z (test set) that zh leaves unexplained."""
@@ -801,10 +692,10 @@ def stage_eval(cfg, D, t_start):
     every = generators(cfg, D, models)  # mind-reading too, which the table leaves out
     gens = {method: every[method] for method, _ in methods}
     accs = {method: accuracy(cfg, D, method, gens[method]) for method in gens}
-    speed = speeds(cfg, D, gens)
+    timing = speed.speeds(cfg, D, gens, answers)
     results = {}
     for method, stage in methods:
-        acc, (bs1, batch) = accs[method], speed[method]
+        acc, (bs1, batch) = accs[method], timing[method]
         train_s = stages[stage]['train_seconds']
         if method == 'implicit':  # implicit CoT needs the whole pipeline
             train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
@@ -813,167 +704,8 @@ def stage_eval(cfg, D, t_start):
     if cfg.nocot_full:
         results['nocot_full_compute'] = dict(accuracy=stages['nocot_full']['accuracy'],
                                              train_seconds=stages['nocot_full']['train_seconds'])
-    write_report(cfg, D, results, stages, time.time() - t_start, diagonal_picture(cfg, D, stages['emulator']['fvu']))
-
-
-def stage_ask(cfg, D):
-    """One question answered every way: explicit CoT, implicit CoT, no-CoT, and the truth.
-    For a generated task the question is `A * B` in plain digits, of the task's sizes."""
-    q = cfg.question.strip()
-    if cfg.train_file:  # a file task (e.g. GSM8K): the question is the input as it stands
-        ex, read = data.Example(q, '', ''), lambda s: s
-    else:
-        n, m = parse_task(cfg.task)
-        operands = re.fullmatch(r'(\d+) *\* *(\d+)', q)
-        a, b = operands.groups() if operands else ('', '')
-        if not (a and b and len(a) == n and len(b) == m and '0' not in (a[0], b[0])):
-            sys.exit(f'error: --question must be a {n}-digit number times a {m}-digit number for task '
-                     f'{cfg.task}, e.g. --question="{"5" * n} * {"7" * m}", got {cfg.question!r}')
-        ex, read = data.parse_line(data.multiplication_line(int(a), int(b))), lambda s: s.replace(' ', '')[::-1]
-        q = f'{a} * {b}'
-    try:
-        prompt = torch.tensor([D.vocab.encode(data.layout_ids(ex, 'input'))], device=D.device)  # (1, P)
-    except ValueError as e:
-        sys.exit(f'error: --question={cfg.question!r}: {e}')
-    sep1, eos, P = torch.tensor([prompt.size(1) - 1], device=D.device), D.vocab.eos, prompt.size(1)
-    models = {**load(cfg, D, 'teacher')[0], **load(cfg, D, 'couple')[0], **load(cfg, D, 'nocot')[0]}
-    with torch.no_grad():
-        zh, _ = models['emulator'](prompt, sep1, mode='argmax')
-        out = dict(explicit=models['teacher'].generate(prompt, D.T['cot'], stop_token=eos, stops=2),
-                   implicit=models['student'].generate(prompt, sep1, zh, D.T['nocot'], eos),
-                   nocot=models['nocot'].generate(prompt, D.T['nocot'], stop_token=eos))
-    text = {k: data.read_answer(D.vocab.decode(v[0, P:].tolist())) for k, v in out.items()}
-    cot = D.vocab.decode(out['explicit'][0, P:].tolist()).split(data.EOS)[0].strip()
-    say = lambda s: read(s) if s else '(no answer)'
-    print(f'{q}   ({cfg.task}; the models write digits least significant first)')
-    print(f'explicit CoT   {say(text["explicit"]):>12}   its CoT: {cot}')
-    print(f'implicit CoT   {say(text["implicit"]):>12}')
-    print(f'no-CoT         {say(text["nocot"]):>12}')
-    if ex.answer:
-        print(f'true answer    {read(ex.answer):>12}')
-
-
-def diagonal_picture(cfg, D, fvu):
-    """Which teacher cell each layer reads, on the first test example, and the emulator's FVU."""
-    cot = D.test['cot']
-    s1, s2 = int(cot.sep1[0]), int(cot.sep2[0])
-    t, layers = grid_cells(cot.sep1[:1], cot.sep2[:1], cfg.n_layer, cfg.subset, cfg.stride)
-    pieces = [D.vocab.decode([i]).strip() or '_' for i in cot.idx[0, s1:s2 + 1].tolist()]
-    pieces = ['<eos>' if p == data.EOS else p for p in pieces]
-    return picture(pieces, (t[0] - s1).tolist(), layers, fvu)
-
-
-def device_name(device):
-    if device.type == 'cuda':
-        return torch.cuda.get_device_name(device)
-    return f'cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
-
-
-def write_report(cfg, D, results, stages, wall, diagonal):
-    report = dict(command=' '.join(['python', 'train.py'] + sys.argv[1:]), wall_seconds=wall,
-                  device=device_name(D.device), task=cfg.task,
-                  test=cfg.test_file or f'{len(D.test["nocot"])} generated problems (seed {cfg.seed + 1})',
-                  results=results, stages=stages, config=asdict(cfg))
-    rows = [('no-CoT (same per-stage budget)', 'nocot'), ('no-CoT (whole pipeline compute)', 'nocot_full_compute'),
-            ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit')]
-    lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time of this command {wall:.0f} s', '',
-             '| method | accuracy | per digit | ex/s, batch 1 | ex/s, batch | train s |', '|---|---|---|---|---|---|']
-    for label, key in rows:
-        if key in results:
-            r = results[key]
-            speed = lambda k: f'{r[k]:.1f}' if k in r else '-'
-            lines.append(f'| {label} | {r["accuracy"]:.3f} | {digits(r.get("digits"))} | {speed("ex_per_s_bs1")} | '
-                         f'{speed("ex_per_s_batch")} | {r["train_seconds"]:.0f} |')
-    if not cfg.nocot_full:
-        lines.append(f'| no-CoT (whole pipeline compute) | not trained: add --nocot_full=true | | | | |')
-    lines += ['', f'mind-reading student (teacher states): {stages["student"]["accuracy"]:.3f} '
-              f'({digits(stages["student"].get("digits"))}); emulator + student before coupling: '
-              f'{stages["emulator"]["accuracy_before_coupling"]:.3f} ({digits(stages["emulator"].get("digits_before_coupling"))}); '
-              f'emulator FVU per layer: {fmt(stages["emulator"]["fvu"])}', '',
-              f'The {cfg.subset} read by each layer (first test example), and how much of each z the',
-              'emulator leaves unexplained (FVU, shorter is better):', '', '```', diagonal, '```', '']
-    publish(cfg, 'report', report, lines)
-
-
-def digits(accs):
-    return ' '.join(f'{a:.2f}' for a in accs) if accs else '-'
-
-
-def publish(cfg, name, report, lines):
-    """out_dir/NAME.json for programs and out_dir/NAME.md (also printed) for people."""
-    with open(os.path.join(cfg.out_dir, f'{name}.json'), 'w') as f:
-        json.dump(report, f, indent=1)
-    with open(os.path.join(cfg.out_dir, f'{name}.md'), 'w') as f:
-        f.write('\n'.join(lines))
-    print('\n'.join(lines))
-
-
-# ----------------------------------------------------------------------------- ablations
-
-ABLATIONS = (  # (folder, row of the table, config changes, stages shared with the diagonal run)
-    ('diagonal', 'diagonal (the method)', dict(subset='diagonal'), ()),
-    ('first_column', 'first_column', dict(subset='first_column'), ()),
-    ('last_column', 'last_column', dict(subset='last_column'), ()),
-    ('top_row', 'top_row', dict(subset='top_row'), ()),
-    ('bottom_row', 'bottom_row', dict(subset='bottom_row'), ()),
-    ('no_lstm', 'emulator without LSTM/attention', dict(use_lstm=False), ('student',)),
-    ('mixture', 'mixture on', dict(mixture=True), ('student',)),
-    ('frozen', 'coupling with the emulator frozen', dict(freeze_emulator=True), ('student', 'emulator')),
-)
-# options not in the paper, each with what turns it off; a change to TEACHER_KEYS needs its own teacher
-EXTENSIONS = dict(recall=dict(recall=0, recall_ahead=False, recall_own=False), answer_match=dict(answer_match=0.0),
-                  identity_mlps=dict(identity_mlps=False), init_from_teacher=dict(init_from_teacher=False))
-TEACHER_KEYS = ('recall', 'recall_ahead', 'recall_own', 'recall_weight')
-
-
-def ablations(cfg):
-    """ABLATIONS, then a row for each option of EXTENSIONS that cfg turns on, turned off."""
-    return list(ABLATIONS) + [(f'no_{key}', f'{key} off (not in the paper)', off, ())
-                              for key, off in EXTENSIONS.items() if getattr(cfg, key) != off[key]]
-
-
-def stage_ablate(cfg, D):
-    """The paper's ablations in one table, and each option not in the paper turned off. One
-    teacher (in out_dir) serves every variant but those that change it; each variant trains
-    student, emulator and coupling in out_dir/FOLDER, except what it shares with the diagonal
-    run: a change to the emulator keeps its student, a frozen coupling both."""
-    stage_teacher(cfg, D)
-    rows = []
-    for folder, label, change, shared in ablations(cfg):
-        v = replace(cfg, out_dir=os.path.join(cfg.out_dir, folder), **change)
-        if set(change) & set(TEACHER_KEYS):
-            stage_teacher(v, D)  # its own teacher, in its folder
-        else:
-            share(cfg.out_dir, v.out_dir, 'teacher')
-        for name in shared:
-            share(os.path.join(cfg.out_dir, 'diagonal'), v.out_dir, name)
-        print(f'--- ablation {folder}: {change}', flush=True)
-        for run in (stage_student, stage_emulator, stage_couple):
-            run(v, D)
-        r = {name: checkpoint(v, D, name)['result'] for name in ('student', 'emulator', 'couple')}
-        fvu = [f for f in r['emulator']['fvu'] if f is not None]
-        rows.append(dict(variant=folder, label=label, teacher=checkpoint(v, D, 'teacher')['result']['accuracy'],
-                         mindread=r['student']['accuracy'],
-                         fvu=sum(fvu) / len(fvu) if fvu else None, before_coupling=r['emulator']['accuracy_before_coupling'],
-                         coupled=r['couple']['accuracy']))
-    lines = [f'# Ablations, {cfg.task}, {cfg.n_layer} layers, width {cfg.n_embd} ({device_name(D.device)})', '',
-             '| variant | teacher | mind-reading student | emulator FVU (mean) | no coupling | coupled (implicit CoT) |',
-             '|---|---|---|---|---|---|']
-    lines += [f'| {r["label"]} | {r["teacher"]:.3f} | {r["mindread"]:.3f} | {fmt([r["fvu"]])} | {r["before_coupling"]:.3f} | '
-              f'{r["coupled"]:.3f} |' for r in rows]
-    lines += ['', 'Accuracy is exact match on the test set; "no coupling" is emulator + student as the first two',
-              'stages left them. Rows that share a stage with the diagonal run repeat its number there. FVU is',
-              'the mean over layers whose z varies at all ("-": none does, e.g. every cell an eos embedding).', '']
-    publish(cfg, 'ablation', dict(task=cfg.task, device=device_name(D.device), rows=rows, config=asdict(cfg)), lines)
-
-
-def share(src_dir, dst_dir, name):
-    """Reuse a finished checkpoint in another run's folder: copied once, atomically."""
-    dst = os.path.join(dst_dir, f'{name}.pt')
-    if not os.path.exists(dst):
-        os.makedirs(dst_dir, exist_ok=True)
-        shutil.copyfile(os.path.join(src_dir, f'{name}.pt'), dst + '.tmp')
-        os.replace(dst + '.tmp', dst)
+    report.write_report(cfg, D, results, stages, time.time() - t_start,
+                        report.diagonal_picture(cfg, D, stages['emulator']['fvu']))
 
 
 def pick_device(cfg):
@@ -995,12 +727,13 @@ def main(argv):
         cfg = parse_config(argv, base={k: v for k, v in base.items() if k in TRAINED})
     device = pick_device(cfg)
     try:
-        D = Data(cfg, device)
+        D = data.Data(cfg, device)
     except (ValueError, FileNotFoundError) as e:
         sys.exit(f'error: {e}')
     os.makedirs(cfg.out_dir, exist_ok=True)
     run = dict(nocot=stage_nocot, teacher=stage_teacher, student=stage_student, emulator=stage_emulator,
-               couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start), ablate=stage_ablate, ask=stage_ask)
+               couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start), 
+               ablate=lambda c, d: ablate.run(sys.modules[__name__], c, d), ask=lambda c, d: ask.ask(sys.modules[__name__], c, d))
     stages = STAGES if cfg.stage == 'all' else (cfg.stage,)
     PLAN[:] = plan(cfg, D, stages)
     for stage in stages:

@@ -2,6 +2,7 @@ import torch
 
 import probe_cells
 import train
+import data
 from conftest import ROOT, needs
 
 
@@ -19,7 +20,7 @@ def test_linear_probe_reads_what_is_there_and_only_that():
 @needs('diagonal')
 def test_cells_pairs_each_state_with_the_tokens_around_its_cell():
     cfg = train.parse_config([f'{ROOT}/config/smoke.py', '--task=mult3x3', '--n_layer=4'])
-    D = train.Data(cfg, torch.device('cpu'))
+    D = data.Data(cfg, torch.device('cpu'))
     teacher = train.make(cfg, D, 'teacher').eval()
     cot = D.test['cot']
     z, tok = probe_cells.cells(cfg, D, teacher, cot, 7)
@@ -33,7 +34,7 @@ def test_cells_pairs_each_state_with_the_tokens_around_its_cell():
 
 def test_token_after_sep1_stops_before_sep2():  # no diagonal: it reads the data alone
     cfg = train.parse_config([f'{ROOT}/config/smoke.py', '--task=mult2x2'])
-    cot = train.Data(cfg, torch.device('cpu')).test['cot']
+    cot = data.Data(cfg, torch.device('cpu')).test['cot']
     s1, s2 = int(cot.sep1[0]), int(cot.sep2[0])
     assert torch.equal(probe_cells.token_after_sep1(cot, 3, 1), cot.idx[:3, s1 + 1])  # the CoT's first token
     assert (probe_cells.token_after_sep1(cot, 3, s2 - s1) == -1).all()              # sep2 itself is not the CoT

@@ -2,6 +2,7 @@ import torch
 
 import probe_student
 import train
+import data
 from conftest import ROOT, needs
 
 
@@ -17,7 +18,7 @@ def test_targets_split_a_digit_into_its_summands():
 @needs('hook', 'diagonal', 'student_write')
 def test_streams_read_the_operands_and_every_layer():
     cfg = train.parse_config([f'{ROOT}/config/smoke.py', '--task=mult3x3', '--n_layer=4'])
-    D = train.Data(cfg, torch.device('cpu'))
+    D = data.Data(cfg, torch.device('cpu'))
     teacher, student = train.make(cfg, D, 'teacher').eval(), train.make(cfg, D, 'student').eval()
     H, ops = probe_student.streams(cfg, D, teacher, student, D.test['cot'], D.test['nocot'], 5)
     assert H.shape == (5, 4 + 1, D.test['nocot'].idx.size(1), cfg.n_embd)  # entering each block, and after

@@ -13,6 +13,8 @@ import torch
 
 import train
 from conftest import ROOT, needs
+import data
+from tools import ablate
 
 SMOKE = os.path.join(ROOT, 'config', 'smoke.py')
 
@@ -74,7 +76,7 @@ def test_a_stage_loads_the_previous_checkpoint(smoke_run, tmp_path):
 @needs('attention', 'hook', 'emulator_step', 'student_write')
 def test_coupling_trains_the_emulator_through_the_student():
     cfg = train.parse_config([SMOKE])
-    D = train.Data(cfg, torch.device('cpu'))
+    D = data.Data(cfg, torch.device('cpu'))
     student, emulator = train.make(cfg, D, 'student'), train.make(cfg, D, 'emulator')
     tr, r = D.train['nocot'], torch.arange(8)
     zh, _ = emulator(tr.idx[r, :D.T['input']], tr.sep1[r], mode='soft')
@@ -85,7 +87,7 @@ def test_coupling_trains_the_emulator_through_the_student():
 
 def test_a_student_from_the_teacher_starts_with_identity_mlps_unless_told_not_to():
     cfg = train.parse_config([SMOKE])
-    D = train.Data(cfg, torch.device('cpu'))
+    D = data.Data(cfg, torch.device('cpu'))
     teacher = train.make(cfg, D, 'teacher')
     z = torch.randn(3, cfg.n_embd)
     for identity in (True, False):
@@ -101,7 +103,7 @@ def test_the_teacher_trains_with_recall_heads_and_keeps_only_itself(tmp_path, mo
     calls, real = [], train.recall_loss
     monkeypatch.setattr(train, 'recall_loss', lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     cfg = train.parse_config([SMOKE, *flags, f'--out_dir={tmp_path}'])
-    D = train.Data(cfg, torch.device('cpu'))
+    D = data.Data(cfg, torch.device('cpu'))
     with contextlib.redirect_stdout(io.StringIO()):
         train.stage_teacher(cfg, D)
     assert len(calls) == cfg.teacher_steps and len(calls[0]) == heads
@@ -116,7 +118,7 @@ def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke
     calls, real = [], train.answer_match_loss
     monkeypatch.setattr(train, 'answer_match_loss', lambda *a: calls.append(a) or real(*a))
     cfg = train.parse_config([SMOKE, '--answer_match=0.5', f'--out_dir={tmp_path}'])
-    D = train.Data(cfg, torch.device('cpu'))
+    D = data.Data(cfg, torch.device('cpu'))
     with contextlib.redirect_stdout(io.StringIO()):
         train.stage_student(cfg, D)
         train.stage_couple(cfg, D)
@@ -130,7 +132,7 @@ def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke
 def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
     out, _ = smoke_run
     cfg = train.parse_config([SMOKE, f'--out_dir={out}'])
-    D = train.Data(cfg, torch.device('cpu'))
+    D = data.Data(cfg, torch.device('cpu'))
     teacher = train.load(cfg, D, 'teacher')[0]['teacher']
     r = torch.tensor([5, 0, 399, 5])
     (z, t), (z_live, t_live) = (train.teacher_reader(c, D, teacher)(r)
@@ -147,7 +149,7 @@ def test_decoding_without_early_stop_reads_the_same_answers(smoke_run):
     """--compile=graphs decodes every answer to full length (a CUDA graph cannot stop early)."""
     out, _ = smoke_run
     cfg = train.parse_config([SMOKE, f'--out_dir={out}'])
-    D = train.Data(cfg, torch.device('cpu'))
+    D = data.Data(cfg, torch.device('cpu'))
     models = {k: v for name in ('nocot', 'teacher', 'couple') for k, v in train.load(cfg, D, name)[0].items()}
     stop, full = (train.generators(c, D, models) for c in (cfg, train.replace(cfg, compile='graphs')))
     P, rows = D.test['nocot'].idx[:, :D.T['input']], torch.arange(len(D.test['nocot']))
@@ -359,10 +361,10 @@ def test_ablations_share_the_teacher_and_write_one_table(smoke_run, tmp_path):
     assert 'teacher: finished earlier' in p.stdout  # one teacher serves every variant but no_recall
     table = (tmp_path / 'ablation.md').read_text()
     rows = json.loads((tmp_path / 'ablation.json').read_text())['rows']
-    variants = train.ablations(train.parse_config([SMOKE, '--recall=1']))
+    variants = ablate.ablations(train.parse_config([SMOKE, '--recall=1']))
     assert [r['variant'] for r in rows] == [a[0] for a in variants]
     # each option not in the paper that the config turns on gets a row with it off
-    assert [a[0] for a in variants[len(train.ABLATIONS):]] == ['no_recall', 'no_identity_mlps', 'no_init_from_teacher']
+    assert [a[0] for a in variants[len(ablate.ABLATIONS):]] == ['no_recall', 'no_identity_mlps', 'no_init_from_teacher']
     own = torch.load(tmp_path / 'no_recall' / 'teacher.pt', weights_only=True)
     assert own['config']['recall'] == 0 and own['done']
     for folder, label, change, shared in variants:

@@ -8,7 +8,7 @@ and implicit CoT (emulator + student) at each multiplication task's real token c
 Speed does not depend on what the weights have learned, only on how many tokens each way of
 answering writes, so the models here are untrained and every answer is forced to the task's
 full length: no-CoT and implicit CoT write the answer, explicit CoT the CoT and then the answer.
-The three take turns example by example (train.speeds), as in a pipeline's eval stage.
+The three take turns example by example (tools/speed.py), as in a pipeline's eval stage.
 """
 import os
 import sys
@@ -17,6 +17,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train  # noqa: E402
+import data  # noqa: E402
+from tools import speed  # noqa: E402
 
 SHAPES = (('mult2x2', 8, 64, 4), ('mult3x3', 12, 64, 4), ('mult4x4', 12, 256, 8), ('mult5x5', 12, 256, 8))
 
@@ -26,7 +28,7 @@ def measure(task, n_layer, n_embd, n_head, examples=30, device='cpu', graphs=Fal
     cfg = train.parse_config([f'--task={task}', f'--n_layer={n_layer}', f'--n_embd={n_embd}', f'--n_head={n_head}',
                               '--train_size=300', f'--test_size={examples}', f'--speed_examples={examples}',
                               f'--eval_batch_size={examples}', f'--device={device}'])
-    D = train.Data(cfg, torch.device(device))
+    D = data.Data(cfg, torch.device(device))
     torch.manual_seed(0)
     m = {kind: train.make(cfg, D, kind).to(D.device).eval() for kind in ('nocot', 'teacher', 'student', 'emulator')}
     # what follows the prompt ` {input} {eos}`: ` #### {answer} {eos}`, or the CoT and its eos first
@@ -40,10 +42,10 @@ def measure(task, n_layer, n_embd, n_head, examples=30, device='cpu', graphs=Fal
     gens = dict(nocot=lambda P, rows: m['nocot'].generate(P, tokens['nocot']),
                 explicit=lambda P, rows: m['teacher'].generate(P, tokens['explicit']), implicit=implicit)
     if graphs:
-        gens = {name: train.graphed(generate) for name, generate in gens.items()}
+        gens = {name: speed.graphed(generate) for name, generate in gens.items()}
     for generate in gens.values():  # warm-up
         train.answers(cfg, D, generate)
-    return dict(tokens=tokens, bs1={name: bs1 for name, (bs1, _) in train.speeds(cfg, D, gens).items()})
+    return dict(tokens=tokens, bs1={name: bs1 for name, (bs1, _) in speed.speeds(cfg, D, gens, train.answers).items()})
 
 
 def main(argv):

@@ -16,6 +16,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train  # noqa: E402
+import data  # noqa: E402
 
 KINDS = ('teacher', 'student', 'emulator', 'couple')
 
@@ -24,7 +25,7 @@ def setup(device, train_size=20000):
     """(the 4x4 preset's config, its data at train_size problems)."""
     cfg = train.parse_config(['config/mult4x4.py', '--test_file=', f'--train_size={train_size}', '--test_size=100',
                               f'--device={device}'])
-    return cfg, train.Data(cfg, torch.device(device))
+    return cfg, data.Data(cfg, torch.device(device))
 
 
 def losses(cfg, D, kind):

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train  # noqa: E402
+import data  # noqa: E402
 from teacher import extract_states  # noqa: E402
 
 OFFSETS = (-2, -1, 0, 1, 2)
@@ -57,7 +58,7 @@ def cells(cfg, D, teacher, cot, n):
 def main(argv):
     cfg = train.parse_config(argv)
     device = train.pick_device(cfg)
-    D = train.Data(cfg, device)
+    D = data.Data(cfg, device)
     teacher = train.load(cfg, D, 'teacher')[0]['teacher']
     z, y = cells(cfg, D, teacher, D.train['cot'], min(10000, len(D.train['cot'])))
     zt, yt = cells(cfg, D, teacher, D.test['cot'], len(D.test['cot']))

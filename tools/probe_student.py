@@ -48,9 +48,9 @@ def targets(ops, k, m):
 
 def main(argv):
     cfg = train.parse_config(argv)
-    D = train.Data(cfg, train.pick_device(cfg))
+    D = data.Data(cfg, train.pick_device(cfg))
     models = {**train.load(cfg, D, 'teacher')[0], **train.load(cfg, D, 'student')[0]}
-    _, m = train.parse_task(cfg.task)
+    _, m = data.parse_task(cfg.task)
     H, ops = streams(cfg, D, models['teacher'], models['student'], D.train['cot'], D.train['nocot'],
                      min(6000, len(D.train['nocot'])))
     Ht, ops_t = streams(cfg, D, models['teacher'], models['student'], D.test['cot'], D.test['nocot'],

@@ -1,0 +1,69 @@
+"""The report of `--stage=eval` (out_dir/report.md and .json) and the diagonal picture in it."""
+import json
+import os
+import sys
+from dataclasses import asdict
+
+import torch
+
+import data
+from teacher import grid_cells, picture
+
+
+def diagonal_picture(cfg, D, fvu):
+    """Which teacher cell each layer reads, on the first test example, and the emulator's FVU."""
+    cot = D.test['cot']
+    s1, s2 = int(cot.sep1[0]), int(cot.sep2[0])
+    t, layers = grid_cells(cot.sep1[:1], cot.sep2[:1], cfg.n_layer, cfg.subset, cfg.stride)
+    pieces = [D.vocab.decode([i]).strip() or '_' for i in cot.idx[0, s1:s2 + 1].tolist()]
+    pieces = ['<eos>' if p == data.EOS else p for p in pieces]
+    return picture(pieces, (t[0] - s1).tolist(), layers, fvu)
+
+
+def device_name(device):
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    return f'cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
+
+
+def write_report(cfg, D, results, stages, wall, diagonal):
+    report = dict(command=' '.join(['python', 'train.py'] + sys.argv[1:]), wall_seconds=wall,
+                  device=device_name(D.device), task=cfg.task,
+                  test=cfg.test_file or f'{len(D.test["nocot"])} generated problems (seed {cfg.seed + 1})',
+                  results=results, stages=stages, config=asdict(cfg))
+    rows = [('no-CoT (same per-stage budget)', 'nocot'), ('no-CoT (whole pipeline compute)', 'nocot_full_compute'),
+            ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit')]
+    lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time of this command {wall:.0f} s', '',
+             '| method | accuracy | per digit | ex/s, batch 1 | ex/s, batch | train s |', '|---|---|---|---|---|---|']
+    for label, key in rows:
+        if key in results:
+            r = results[key]
+            speed = lambda k: f'{r[k]:.1f}' if k in r else '-'
+            lines.append(f'| {label} | {r["accuracy"]:.3f} | {digits(r.get("digits"))} | {speed("ex_per_s_bs1")} | '
+                         f'{speed("ex_per_s_batch")} | {r["train_seconds"]:.0f} |')
+    if not cfg.nocot_full:
+        lines.append(f'| no-CoT (whole pipeline compute) | not trained: add --nocot_full=true | | | | |')
+    lines += ['', f'mind-reading student (teacher states): {stages["student"]["accuracy"]:.3f} '
+              f'({digits(stages["student"].get("digits"))}); emulator + student before coupling: '
+              f'{stages["emulator"]["accuracy_before_coupling"]:.3f} ({digits(stages["emulator"].get("digits_before_coupling"))}); '
+              f'emulator FVU per layer: {fmt(stages["emulator"]["fvu"])}', '',
+              f'The {cfg.subset} read by each layer (first test example), and how much of each z the',
+              'emulator leaves unexplained (FVU, shorter is better):', '', '```', diagonal, '```', '']
+    publish(cfg, 'report', report, lines)
+
+
+def digits(accs):
+    return ' '.join(f'{a:.2f}' for a in accs) if accs else '-'
+
+
+def publish(cfg, name, report, lines):
+    """out_dir/NAME.json for programs and out_dir/NAME.md (also printed) for people."""
+    with open(os.path.join(cfg.out_dir, f'{name}.json'), 'w') as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(cfg.out_dir, f'{name}.md'), 'w') as f:
+        f.write('\n'.join(lines))
+    print('\n'.join(lines))
+
+
+def fmt(fvu):
+    return ' '.join('-' if v is None else f'{v:.3f}' for v in fvu)
