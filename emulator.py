@@ -9,8 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gpt import GPT, replace_at
-from student import mlp
+from gpt import GPT, mlp, replace_at
 
 MODES = ('train', 'argmax', 'soft')
 
@@ -81,3 +80,12 @@ class Emulator(nn.Module):
         if z is not None:
             loss = 0.5 * ((zh - z) ** 2).sum(-1).sum(-1).mean() + 0.01 * torch.stack(aux).sum()
         return zh, loss
+
+
+def fvu(zh, z):
+    """Per layer, the fraction of z's variance (over the batch) that zh leaves unexplained.
+    zh, z (B, L, C). A layer whose z never varies (layer 0 at sep1 when inputs have one length)
+    has nothing to explain: None rather than a meaningless ratio."""
+    err = ((zh - z) ** 2).sum(-1).mean(0)                   # (L,)
+    var = ((z - z.mean(0)) ** 2).sum(-1).mean(0)            # (L,)
+    return [e / v if v > 1e-6 else None for e, v in zip(err.tolist(), var.tolist())]

@@ -98,6 +98,11 @@ def replace_at(x, pos, v):
     return torch.where(mask[..., None], v[:, None, :].to(x.dtype), x)
 
 
+def mlp(n_in, C):
+    """The per-layer MLP of the student (n_in = C) and the emulator (n_in = 2C), as in the paper."""
+    return nn.Sequential(nn.Linear(n_in, 4 * C), nn.ReLU(), nn.Linear(4 * C, C))
+
+
 class GPT(nn.Module):
 
     def __init__(self, config):

@@ -5,11 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gpt import GPT, replace_at
-
-
-def mlp(n_in, C):
-    return nn.Sequential(nn.Linear(n_in, 4 * C), nn.ReLU(), nn.Linear(4 * C, C))
+from gpt import GPT, mlp, replace_at
 
 
 @torch.no_grad()
@@ -27,6 +23,15 @@ def identity_(mlp):
     proj.weight.zero_()                                 # (C, 4C)
     proj.weight[:, :2 * C] = split.t()                  # (relu(z), relu(-z)) -> their difference
     proj.bias.zero_()
+
+
+@torch.no_grad()
+def start_from_teacher(model, teacher, identity=False):
+    """A student's or an emulator's GPT as a copy of the teacher (the from-scratch analogue of
+    the paper starting every model from GPT-2); with `identity`, the student's MLPs as identity_."""
+    model.gpt.load_state_dict(teacher.state_dict())
+    for m in model.mlps if identity else ():
+        identity_(m)
 
 
 class Student(nn.Module):

@@ -4,7 +4,11 @@ The teacher itself is a plain GPT trained on the `cot` layout (train.py, stage `
 `extract_states` turns one frozen teacher forward into z (B, L, C), one vector per layer;
 `recall_loss` is an option for training the teacher so that its cells hold more of the CoT.
 """
+import math
+import os
+
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 SUBSETS = ('diagonal', 'first_column', 'last_column', 'top_row', 'bottom_row')
@@ -56,6 +60,36 @@ def extract_states(teacher, idx, sep1, sep2, subset='diagonal', stride=0):
     t, layers = grid_cells(sep1, sep2, teacher.config.n_layer, subset, stride)
     _, hiddens = teacher.body(idx)  # the answer tokens after sep2 cost a little and change nothing
     return read_cells(hiddens, t, layers), t
+
+
+def free_memory(device):
+    """Bytes free on the device (inf where the OS does not say, as on macOS)."""
+    if device.type == 'cuda':
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES')
+    except (ValueError, OSError):
+        return math.inf
+
+
+def cached_states(teacher, cot, subset='diagonal', stride=0, batch_size=500):
+    """rows -> (z, t) of the data set `cot` (the cot layout), z for all of it computed once and
+    kept on its device (N x L x C floats): the teacher is frozen, and rerunning it on every batch
+    cost a third of a student step on the CPU. MemoryError where that needs over half what is free."""
+    N, L, C = len(cot), teacher.config.n_layer, teacher.config.n_embd
+    need, free = N * L * C * 4, free_memory(cot.idx.device)
+    if need > free / 2:
+        raise MemoryError(f"caching the teacher's states of {N} training examples needs {need / 1e9:.1f} GB, "
+                          f"more than half of the {free / 1e9:.1f} GB free")
+    parts = [extract_states(teacher, cot.idx[r], cot.sep1[r], cot.sep2[r], subset, stride)
+             for r in torch.arange(N, device=cot.idx.device).split(batch_size)]
+    z, t = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])  # (N, L, C), (N, L)
+    return lambda r: (z[r], t[r])
+
+
+def recall_heads(C, V, recall, own=False, ahead=False):
+    """The linear heads of recall_loss: one per token before a cell, its own, the one after."""
+    return nn.ModuleList(nn.Linear(C, V) for _ in range(recall + own + ahead))
 
 
 def recall_targets(idx, sep1, t, J, ahead=False, own=False):

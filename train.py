@@ -9,23 +9,19 @@ teacher's states), couple (emulator + student fine-tuned together), nocot (the n
 eval (accuracy and speed of all three ways to answer); `all` runs them in this order.
 """
 import functools
-import json
 import math
 import os
-import re
 import sys
 import time
-import shutil
 from dataclasses import asdict, dataclass, fields, replace
 
-import numpy as np
 import torch
 
 import data
-from emulator import Emulator
+from emulator import Emulator, fvu
 from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
-from student import Student, answer_match_loss, identity_
-from teacher import SUBSETS, extract_states, recall_loss
+from student import Student, answer_match_loss, start_from_teacher
+from teacher import SUBSETS, cached_states, extract_states, recall_heads, recall_loss
 from tools import ablate, ask, report, speed
 from tools.report import fmt
 
@@ -543,9 +539,8 @@ def stage_teacher(cfg, D):
         return
     model = start(cfg, D, 'teacher', cfg.seed + 1)
     models = {'teacher': model}  # + the recall heads, trained with it and dropped when it is done
-    n_heads = cfg.recall + cfg.recall_own + cfg.recall_ahead  # the tokens before each cell, its own, the one after
-    if n_heads:
-        models['recall'] = torch.nn.ModuleList(torch.nn.Linear(cfg.n_embd, len(D.vocab)) for _ in range(n_heads)).to(D.device)
+    if cfg.recall + cfg.recall_own + cfg.recall_ahead:
+        models['recall'] = recall_heads(cfg.n_embd, len(D.vocab), cfg.recall, cfg.recall_own, cfg.recall_ahead).to(D.device)
     tr = D.train['cot']
 
     def loss_fn(r):
@@ -563,10 +558,7 @@ def from_teacher(cfg, D, kind, teacher, seed):
     """A fresh student or emulator; its GPT starts as a copy of the teacher when asked to."""
     model = start(cfg, D, kind, seed)
     if cfg.init_from_teacher:
-        model.gpt.load_state_dict(teacher.state_dict())
-        if kind == 'student' and cfg.identity_mlps:
-            for m in model.mlps:
-                identity_(m)
+        start_from_teacher(model, teacher, identity=kind == 'student' and cfg.identity_mlps)
     return model
 
 
@@ -575,32 +567,15 @@ def teacher_states(cfg, D, teacher, r, split='train'):
     return extract_states(teacher, cot.idx[r], cot.sep1[r], cot.sep2[r], cfg.subset, cfg.stride)
 
 
-def free_memory(device):
-    """Bytes free on the device (inf where the OS does not say, as on macOS)."""
-    if device.type == 'cuda':
-        return torch.cuda.mem_get_info(device)[0]
-    try:
-        return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES')
-    except (ValueError, OSError):
-        return math.inf
-
-
 def teacher_reader(cfg, D, teacher):
-    """rows -> (z, t) of training examples. The teacher is frozen, so with cache_states its states
-    for the whole training set are computed once and kept on the device (N x L x C floats):
-    rerunning it on every batch cost a third of a student step on the CPU."""
+    """rows -> (z, t) of training examples, cached once per stage with cache_states."""
     if not cfg.cache_states:
         return lambda r: teacher_states(cfg, D, teacher, r)
-    N = len(D.train['cot'])
-    need, free = N * cfg.n_layer * cfg.n_embd * 4, free_memory(D.device)
-    if need > free / 2:
-        sys.exit(f'error: caching the teacher\'s states of {N} training examples needs {need / 1e9:.1f} GB, '
-                 f'more than half of the {free / 1e9:.1f} GB free; run with --cache_states=false')
     with autocast(D.device):  # as in the training step, so cached and live states are the same
-        parts = [teacher_states(cfg, D, teacher, r)
-                 for r in torch.arange(N, device=D.device).split(cfg.eval_batch_size)]
-    z, t = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])  # (N, L, C), (N, L)
-    return lambda r: (z[r], t[r])
+        try:
+            return cached_states(teacher, D.train['cot'], cfg.subset, cfg.stride, cfg.eval_batch_size)
+        except MemoryError as e:
+            sys.exit(f'error: {e}; run with --cache_states=false')
 
 
 def stage_student(cfg, D):
@@ -653,11 +628,7 @@ def emulator_fvu(cfg, D, teacher, emulator):
     te = D.test['nocot']
     with autocast(D.device):
         zh, _ = emulator(te.idx[r, :D.T['input']], te.sep1[r], mode='argmax')
-    err = ((zh - z) ** 2).sum(-1).mean(0)                   # (L,)
-    var = ((z - z.mean(0)) ** 2).sum(-1).mean(0)            # (L,)
-    # a layer that always reads the same cell (layer 0 at sep1 when inputs have one length) has
-    # no variance to explain: None rather than a meaningless ratio
-    return [e / v if v > 1e-6 else None for e, v in zip(err.tolist(), var.tolist())]
+    return fvu(zh, z)
 
 
 def stage_couple(cfg, D):

@@ -2,7 +2,8 @@ import torch
 
 import data
 from gpt import GPTConfig
-from student import Student, answer_match_loss, identity_, mlp
+from gpt import mlp
+from student import Student, answer_match_loss, identity_
 from conftest import needs
 
 CFG = GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=24, vocab_size=9)
