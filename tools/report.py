@@ -43,6 +43,9 @@ def write_report(cfg, D, results, stages, wall, diagonal):
                          f'{speed("ex_per_s_batch")} | {r["train_seconds"]:.0f} |')
     if not cfg.nocot_full:
         lines.append(f'| no-CoT (whole pipeline compute) | not trained: add --nocot_full=true | | | | |')
+    bs1 = {k: results[k]['ex_per_s_bs1'] for k in ('nocot', 'explicit', 'implicit')}
+    lines += ['', f'At batch 1 implicit CoT answered {bs1["implicit"] / bs1["explicit"]:.2f}x as fast as explicit CoT '
+              f'and at {bs1["implicit"] / bs1["nocot"]:.2f}x no-CoT\'s speed (measured in turns, this run).']
     lines += ['', f'mind-reading student (teacher states): {stages["student"]["accuracy"]:.3f} '
               f'({digits(stages["student"].get("digits"))}); emulator + student before coupling: '
               f'{stages["emulator"]["accuracy_before_coupling"]:.3f} ({digits(stages["emulator"].get("digits_before_coupling"))}); '
