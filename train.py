@@ -87,6 +87,7 @@ class Config:
     eval_batch_size: int = 500
     speed_examples: int = 50        # examples timed at batch size 1
     question: str = ''              # stage ask: e.g. "52 * 86", answered by every trained model
+    variants: str = ''              # stage ablate: only these rows, comma-separated ('' = all)
 
 
 # what --stage=eval and ask take from a folder's checkpoints unless given: how the models were trained

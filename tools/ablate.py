@@ -2,6 +2,7 @@
 `python train.py CONFIG --stage=ablate` (config/ablate.py: the CPU demo's)."""
 import os
 import shutil
+import sys
 from dataclasses import asdict, replace
 
 from tools import report
@@ -23,9 +24,15 @@ TEACHER_KEYS = ('recall', 'recall_ahead', 'recall_own', 'recall_weight')
 
 
 def ablations(cfg):
-    """ABLATIONS, then a row for each option of EXTENSIONS that cfg turns on, turned off."""
-    return list(ABLATIONS) + [(f'no_{key}', f'{key} off (not in the paper)', off, ())
+    """ABLATIONS, then a row for each option of EXTENSIONS that cfg turns on, turned off; only
+    those named in cfg.variants when it is set (a long table can be trained in parts, side by side)."""
+    rows = list(ABLATIONS) + [(f'no_{key}', f'{key} off (not in the paper)', off, ())
                               for key, off in EXTENSIONS.items() if getattr(cfg, key) != off[key]]
+    chosen = [v for v in cfg.variants.split(',') if v]
+    unknown = set(chosen) - {r[0] for r in rows}
+    if unknown:
+        sys.exit(f'error: variants {sorted(unknown)} unknown; this config has {", ".join(r[0] for r in rows)}')
+    return [r for r in rows if not chosen or r[0] in chosen]
 
 
 def run(T, cfg, D):
