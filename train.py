@@ -13,7 +13,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 
@@ -22,7 +22,7 @@ from emulator import Emulator, fvu
 from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student, answer_match_loss, start_from_teacher
 from teacher import SUBSETS, cached_states, extract_states, recall_heads, recall_loss
-from tools import ablate, ask, report, speed
+from tools import ablate, ask, config, flops, report, speed
 from tools.report import fmt
 
 COMPILE = ('off', 'model', 'graphs')
@@ -98,47 +98,9 @@ TRAINED = ('task', 'train_size', 'test_size', 'train_file', 'test_file', 'seed',
 
 def parse_config(argv, base=None):
     """Config from `[config/NAME.py] [--key=value ...]`: `base` (a saved config), then the
-    file's assignments, then the flags."""
-    valid = {f.name: f.type for f in fields(Config)}
-    def fail(msg):
-        sys.exit(f'error: {msg}\nvalid keys: {", ".join(valid)}')
-    def convert(key, value, where):
-        if key not in valid:
-            fail(f'unknown config key {key!r} ({where})')
-        kind = valid[key]
-        if isinstance(value, str) and kind is not str:
-            if kind is bool and value.lower() in ('true', 'false', '1', '0'):
-                return value.lower() in ('true', '1')
-            try:
-                value = kind(value)
-            except ValueError:
-                fail(f'{key} must be {kind.__name__}, got {value!r} ({where})')
-        if kind is float and type(value) is int:
-            value = float(value)
-        if type(value) is not kind:
-            fail(f'{key} must be {kind.__name__}, got {value!r} ({where})')
-        return value
-    overrides = {}
-    for arg in argv:
-        if arg.startswith('--'):
-            key, eq, value = arg[2:].partition('=')
-            if not eq:
-                fail(f'expected --key=value, got {arg!r}')
-            overrides[key] = convert(key, value, arg)
-        else:
-            if not os.path.isfile(arg):
-                fail(f'config file {arg} does not exist')
-            scope = {'__file__': arg}
-            try:
-                exec(compile(open(arg).read(), arg, 'exec'), scope)
-            except SyntaxError as e:
-                fail(f'{arg}:{e.lineno}: {e.msg}')
-            except Exception as e:  # a preset is Python: any error in it is the file's
-                fail(f'{arg}: {type(e).__name__}: {e}')
-            for key, value in scope.items():
-                if not key.startswith('_'):
-                    overrides[key] = convert(key, value, arg)
-    cfg = Config(**{**(base or {}), **overrides})
+    file's assignments, then the flags (tools/config.py), each value then checked here."""
+    cfg = config.read(argv, Config, base)
+    fail = functools.partial(config.fail, Config)
     for key, allowed in (('stage', STAGES + ('all', 'ablate', 'ask')), ('compile', COMPILE), ('subset', SUBSETS)):
         if getattr(cfg, key) not in allowed:
             fail(f'{key} must be one of {allowed}, got {getattr(cfg, key)!r}')
@@ -202,10 +164,6 @@ def start(cfg, D, kind, seed):
 @functools.cache  # read once a run, however many models start from it
 def pretrained(name):
     return GPT.from_pretrained(name).state_dict()
-
-
-def n_params(module):
-    return sum(p.numel() for p in module.parameters())
 
 
 def ckpt_path(cfg, name):
@@ -293,7 +251,7 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
     the stage's final checkpoint holds `keep` (default: models) and its result: evaluate()'s
     dict, `extra`, the training seconds and the last loss."""
     N, device = len(D.train['nocot']), D.device
-    tokens, work = (cfg.batch_size * c for c in costs(cfg, D)[name.removesuffix('_full')])  # per step
+    tokens, work = (cfg.batch_size * c for c in flops.costs(cfg, D, make)[name.removesuffix('_full')])  # per step
     opt = configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=device.type)
     params = [p for g in opt.param_groups for p in g['params']]
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
@@ -324,7 +282,7 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
             dt = (time.time() - t_log) / (step - last)
             mfu = f' mfu {100 * work / dt / cfg.peak_flops:4.1f}%' if cfg.peak_flops else ''
             print(f'{name:8s} step {step:5d}/{steps} loss {loss_v:.4f} {1000 * dt:6.1f} ms/step '
-                  f'{tokens / dt:9.0f} tok/s{mfu}{time_left(name, step, steps, work, dt)}', flush=True)
+                  f'{tokens / dt:9.0f} tok/s{mfu}{flops.time_left(name, step, steps, work, dt)}', flush=True)
             t_log, last = time.time(), step
         if save_now:
             save(cfg, D, name, models, step=step, optimizer=opt.state_dict(), seconds=seconds + time.time() - t0,
@@ -347,29 +305,6 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
     result = evaluate()
     save(cfg, D, name, keep or models, done=True, result=dict(result, **extra, train_seconds=seconds,
                                                            final_loss=loss_v, steps=steps))
-
-
-# (name, steps, FLOPs per step) of each stage this command will train, in order
-PLAN = []
-
-
-def plan(cfg, D, stages):
-    """PLAN for `stages`: every one not finished earlier, nocot_full included."""
-    cost, runs = costs(cfg, D), []
-    for s in stages:
-        runs += nocot_runs(cfg, D) if s == 'nocot' else [(s, getattr(cfg, f'{s}_steps'))] if s in cost else []
-    return [(name, steps, cfg.batch_size * cost[name.removesuffix('_full')][1]) for name, steps in runs
-            if not (checkpoint(cfg, D, name) or {}).get('done')]
-
-
-def time_left(name, step, steps, work, dt):
-    """', 4m05s left': this stage's remaining steps and the later stages of PLAN, at the rate
-    (FLOPs per second) this stage runs now; the evaluations are not counted."""
-    names = [p[0] for p in PLAN]
-    if name not in names:
-        return ''
-    left = ((steps - step) * work + sum(n * w for _, n, w in PLAN[names.index(name) + 1:])) * dt / work
-    return f', {int(left // 60)}m{int(left % 60):02d}s left'
 
 
 def optimizer_step(cfg, opt, params, loss_fn, rows):
@@ -409,12 +344,6 @@ def autocast(device):
     if device.type == 'cuda':
         return torch.autocast('cuda', dtype=torch.bfloat16)
     return torch.autocast('cpu', enabled=False)
-
-
-def flops(trained, frozen=()):
-    """Approximate training FLOPs per example: 6 x params x tokens for what trains, 2 x for
-    the forward-only (frozen) models. trained/frozen: [(module, tokens), ...]."""
-    return sum(6 * n_params(m) * T for m, T in trained) + sum(2 * n_params(m) * T for m, T in frozen)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -495,44 +424,15 @@ def stage_nocot(cfg, D):
     """The no-CoT baseline: a GPT trained on ` {input} {eos} #### {answer} {eos}`, once for
     nocot_steps (the per-stage budget) and, with nocot_full, once more from scratch on the
     training FLOPs of the whole pipeline, so neither comparison flatters implicit CoT."""
-    per_example = costs(cfg, D)['nocot'][1]
+    per_example = flops.costs(cfg, D, make)['nocot'][1]
     tr = D.train['nocot']
-    for name, steps in nocot_runs(cfg, D):
+    for name, steps in flops.nocot_runs(cfg, D, make):
         if finished(cfg, D, name):
             continue
         model = start(cfg, D, 'nocot', cfg.seed)
         evaluate = lambda: accuracy(cfg, D, name, generators(cfg, D, {'nocot': model})['nocot'])
         train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps, evaluate,
               flops=per_example * cfg.batch_size * steps)
-
-
-def nocot_runs(cfg, D):
-    """[(name, steps)] of the no-CoT models: the per-stage budget and, with nocot_full, the
-    training FLOPs of teacher + student + emulator + coupling."""
-    runs = [('nocot', cfg.nocot_steps)]
-    if cfg.nocot_full:
-        cost = costs(cfg, D)
-        pipeline = sum(cost[s][1] * getattr(cfg, f'{s}_steps') for s in ('teacher', 'student', 'emulator', 'couple'))
-        pipeline += 2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot']) / cfg.batch_size  # student, emulator
-        runs.append(('nocot_full', math.ceil(pipeline / cost['nocot'][1])))
-    return runs
-
-
-def costs(cfg, D):
-    """Per training example of each stage: (tokens processed, approximate training FLOPs)."""
-    with torch.device('meta'):  # shapes only, no memory
-        gpt, student, emulator = make(cfg, D, 'teacher'), make(cfg, D, 'student'), make(cfg, D, 'emulator')
-    T = D.T
-    emu = [(emulator, T['input'])]
-    read = [] if cfg.cache_states else [(gpt, T['cot'])]  # the frozen teacher's forward, every step
-    match = [(gpt, T['cot'])] if cfg.answer_match else []  # the student's answer_match: another teacher forward
-    return dict(nocot=(T['nocot'], flops([(gpt, T['nocot'])])),
-                teacher=(T['cot'], flops([(gpt, T['cot'])])),
-                student=(T['nocot'], flops([(student, T['nocot'])], read + match)),
-                emulator=(T['input'], flops(emu, read)),
-                cache=(T['cot'], flops([], [(gpt, T['cot'])])),  # per training example, once a stage
-                couple=(T['nocot'] + T['input'], flops([(student, T['nocot'])] + ([] if cfg.freeze_emulator else emu),
-                                                       emu if cfg.freeze_emulator else [])))
 
 
 def stage_teacher(cfg, D):
@@ -707,7 +607,7 @@ def main(argv):
                couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start), 
                ablate=lambda c, d: ablate.run(sys.modules[__name__], c, d), ask=lambda c, d: ask.ask(sys.modules[__name__], c, d))
     stages = STAGES if cfg.stage == 'all' else (cfg.stage,)
-    PLAN[:] = plan(cfg, D, stages)
+    flops.PLAN[:] = flops.plan(cfg, D, stages, make, lambda name: (checkpoint(cfg, D, name) or {}).get('done'))
     for stage in stages:
         print(f'--- stage {stage}', flush=True)
         run[stage](cfg, D)

@@ -14,7 +14,7 @@ import torch
 import train
 from conftest import ROOT, needs
 import data
-from tools import ablate
+from tools import ablate, flops
 
 SMOKE = os.path.join(ROOT, 'config', 'smoke.py')
 
@@ -414,11 +414,11 @@ def test_ask_answers_one_question_every_way(smoke_run):
 
 
 def test_time_left_counts_this_stage_and_the_later_ones(monkeypatch):
-    monkeypatch.setattr(train, 'PLAN', [('teacher', 10, 1.0), ('student', 20, 2.0), ('couple', 5, 4.0)])
+    monkeypatch.setattr(flops, 'PLAN', [('teacher', 10, 1.0), ('student', 20, 2.0), ('couple', 5, 4.0)])
     # student at step 10 of 20, 0.5 s a step for 2 FLOPs: 10 steps left and 20 FLOPs of coupling at 4 FLOP/s
-    assert train.time_left('student', 10, 20, 2.0, 0.5) == ', 0m10s left'
-    assert train.time_left('couple', 5, 5, 4.0, 60.0) == ', 0m00s left'
-    assert train.time_left('ablate_variant', 1, 5, 4.0, 1.0) == ''  # not planned: no estimate
+    assert flops.time_left('student', 10, 20, 2.0, 0.5) == ', 0m10s left'
+    assert flops.time_left('couple', 5, 5, 4.0, 60.0) == ', 0m00s left'
+    assert flops.time_left('ablate_variant', 1, 5, 4.0, 1.0) == ''  # not planned: no estimate
 
 
 def test_bad_values_stop_with_one_line(tmp_path):
@@ -483,3 +483,10 @@ def test_checkpoints_describe_themselves(smoke_run, tmp_path):
     # a flag that contradicts the checkpoints is refused, naming both values
     stops(['--stage=eval', '--n_embd=32', '--n_head=2', f'--out_dir={out}'],
           'nocot.pt does not fit this config: it was trained with n_embd=16, this run has n_embd=32')
+
+
+def test_ablate_variants_picks_rows():
+    cfg = train.parse_config([SMOKE, '--recall=1', '--variants=diagonal,no_recall'])
+    assert [a[0] for a in ablate.ablations(cfg)] == ['diagonal', 'no_recall']
+    with pytest.raises(SystemExit, match=r"variants \['nope'\] unknown; this config has diagonal, first_column"):
+        ablate.ablations(train.parse_config([SMOKE, '--variants=diagonal,nope']))

@@ -17,6 +17,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train  # noqa: E402
 import data  # noqa: E402
+from tools import flops  # noqa: E402
 
 KINDS = ('teacher', 'student', 'emulator', 'couple')
 
@@ -99,7 +100,7 @@ def main(argv):
         except Exception as e:  # a variant that does not compile is a result too
             print(f'{row} failed: {type(e).__name__}: {str(e).splitlines()[0][:200]} | | |', flush=True)
             continue
-        mfu = f'{100 * batch_size * train.costs(cfg, D)[kind][1] / (ms / 1000) / cfg.peak_flops:.1f}%' if gpu else '-'
+        mfu = f'{100 * batch_size * flops.costs(cfg, D, train.make)[kind][1] / (ms / 1000) / cfg.peak_flops:.1f}%' if gpu else '-'
         print(f'{row} {ms:.1f} | {mfu} | {first:.1f} |', flush=True)
 
 

@@ -41,7 +41,7 @@ def strip(text, blocks):
 
 def repo_files():
     try:
-        out = subprocess.run(['git', 'ls-files'], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'], cwd=ROOT, capture_output=True, text=True, check=True).stdout
         return out.split()
     except (OSError, subprocess.CalledProcessError):  # not a git checkout: everything but build output
         skip = {'.git', '.venv', '__pycache__', '.pytest_cache'}
