@@ -42,7 +42,7 @@ def strip(text, blocks):
 def repo_files():
     try:
         out = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-        return out.split()
+        return [f for f in out.split() if os.path.isfile(os.path.join(ROOT, f))]  # not one deleted since
     except (OSError, subprocess.CalledProcessError):  # not a git checkout: everything but build output
         skip = {'.git', '.venv', '__pycache__', '.pytest_cache'}
         return [os.path.relpath(os.path.join(d, f), ROOT) for d, dirs, files in os.walk(ROOT)
