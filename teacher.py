@@ -134,3 +134,38 @@ def picture(pieces, t, layers, fvu=None, width=30):
         bar = '-' if v is None else '#' * round(min(v, 1.0) * width) + '.' * (width - round(min(v, 1.0) * width))
         lines.append(f'L{l:<3d}{bar} {"" if v is None else f"{v:.2f}"}'.rstrip())
     return '\n'.join(lines)
+
+
+# ----------------------------------------------------------------------------- stepwise internalization
+
+def removal_smoothing(lam, truncate=100):
+    """P(o), o = 0 .. truncate-1: the extra CoT tokens a row loses beyond the schedule's k
+    (Deng et al. 2024), proportional to exp(-lam * o), the tail's mass on the last; lam = inf: 0."""
+    if math.isinf(lam):
+        return torch.eye(truncate)[0]
+    p = (1 - math.exp(-lam)) * torch.exp(-lam * torch.arange(truncate, dtype=torch.float64))
+    p[-1] += 1 - p.sum()
+    return p.float()
+
+
+def removed_at(step, steps_per_token):
+    """k, the CoT tokens the schedule removes at step (1-based): one more every steps_per_token."""
+    return (step - 1) // steps_per_token
+
+
+def resets_at(step, steps_per_token, longest):
+    """Whether the optimizer starts afresh at step: k grows there, and some CoT was left before."""
+    return removed_at(step, steps_per_token) > removed_at(step - 1, steps_per_token) and \
+        removed_at(step - 1, steps_per_token) < longest
+
+
+def remove_cot(idx, lengths, sep1, sep2, r, eos):
+    """(idx, labels): rows of the cot layout without their first r[b] CoT tokens (sep2 always
+    stays), shifted left and padded with eos; labels on every token after sep1, as before.
+    idx (B, T); lengths, sep1, sep2, r (B,)."""
+    r = torch.minimum(r, sep2 - sep1 - 1)                        # the CoT is sep1+1 .. sep2-1
+    pos = torch.arange(idx.size(1), device=idx.device)
+    src = (pos + r[:, None] * (pos > sep1[:, None])).clamp(max=idx.size(1) - 1)  # (B, T)
+    n = (lengths - r)[:, None]                                   # tokens left in each row
+    out = torch.where(pos < n, idx.gather(1, src), eos)
+    return out, torch.where((pos >= sep1[:, None]) & (pos < n - 1), out.roll(-1, 1), -1)

@@ -21,12 +21,13 @@ import data
 from emulator import Emulator, fvu
 from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
 from student import Student, answer_match_loss, start_from_teacher
-from teacher import SUBSETS, cached_states, extract_states, recall_heads, recall_loss
+from teacher import (SUBSETS, cached_states, extract_states, recall_heads, recall_loss, removal_smoothing,
+                     removed_at, remove_cot, resets_at)
 from tools import ablate, ask, config, flops, report, speed
 from tools.report import fmt
 
 COMPILE = ('off', 'model', 'graphs')
-STAGES = ('teacher', 'student', 'emulator', 'couple', 'nocot', 'eval')  # the method first: a run cut short still shows it
+STAGES = ('teacher', 'student', 'emulator', 'couple', 'internalize', 'nocot', 'eval')  # the method first: a run cut short still shows it
 
 
 @dataclass
@@ -62,6 +63,12 @@ class Config:
     recall_own: bool = False        # ... and its own token
     recall_weight: float = 1.0
     answer_match: float = 0.0       # > 0: the student's answer streams also learn the teacher's (a gradient for each summand)
+    # stepwise internalization (Deng et al. 2024), the follow-up method, trained beside distillation
+    internalize: bool = False       # run stage internalize in `all` too, and report it
+    internalize_steps: int = 1000
+    internalize_delta: float = 8.0  # CoT tokens removed per epoch of the training set (the paper: 8)
+    internalize_lambda: float = 4.0  # removal smoothing: o more tokens with P(o) ~ exp(-lambda o); inf: none
+    internalize_reset: bool = True  # fresh AdamW moments whenever k grows (the paper's --reset_optimizer)
     # speed only: the same result, sooner
     cache_states: bool = True       # run the frozen teacher once over the training set, not every step
     # optimisation
@@ -105,11 +112,11 @@ def parse_config(argv, base=None):
         if getattr(cfg, key) not in allowed:
             fail(f'{key} must be one of {allowed}, got {getattr(cfg, key)!r}')
     for key in ('n_layer', 'n_head', 'n_embd', 'train_size', 'test_size', 'batch_size', 'eval_batch_size',
-                'log_interval', 'ckpt_interval') + tuple(f'{s}_steps' for s in ('nocot', 'teacher', 'student', 'emulator', 'couple')):
+                'log_interval', 'ckpt_interval') + tuple(f'{s}_steps' for s in STAGES[:-1]):
         if getattr(cfg, key) < 1:
             fail(f'{key} must be at least 1, got {getattr(cfg, key)}')
     for key in ('eval_interval', 'speed_examples', 'recall', 'answer_match', 'learning_rate', 'couple_learning_rate',
-                'weight_decay', 'warmup_steps', 'stride', 'dropout'):
+                'weight_decay', 'warmup_steps', 'stride', 'dropout', 'internalize_delta', 'internalize_lambda'):
         if getattr(cfg, key) < 0:
             fail(f'{key} must not be negative, got {getattr(cfg, key)}')
     if cfg.n_embd % cfg.n_head:
@@ -139,7 +146,7 @@ def parse_config(argv, base=None):
 def make(cfg, D, kind):
     gc = GPTConfig(n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd, block_size=D.block_size,
                    vocab_size=len(D.vocab), dropout=cfg.dropout, bias=True)
-    if kind in ('nocot', 'teacher'):
+    if kind in ('nocot', 'teacher', 'internalize'):
         model = GPT(gc)
     elif kind == 'student':
         model = Student(gc)
@@ -243,13 +250,14 @@ def load(cfg, D, name):
 
 # ----------------------------------------------------------------------------- training
 
-def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate', keep=None, **extra):
+def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate', keep=None, on_step=None, **extra):
     """The one loop of every stage: loss_fn(rows) -> loss on the training examples `rows`.
     `models` (name -> module) are checkpointed every ckpt_interval steps; what has trainable
     parameters trains. A rerun resumes from the last checkpoint, bit for bit. A non-finite
     loss stops the run and names --lr_flag, the flag that sets this stage's rate. At the end
     the stage's final checkpoint holds `keep` (default: models) and its result: evaluate()'s
-    dict, `extra`, the training seconds and the last loss."""
+    dict, `extra`, the training seconds and the last loss. on_step(step, opt), when given, runs
+    before each step (internalize's schedule); it must depend on the step alone, for resuming."""
     N, device = len(D.train['nocot']), D.device
     tokens, work = (cfg.batch_size * c for c in flops.costs(cfg, D, make)[name.removesuffix('_full')])  # per step
     opt = configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=device.type)
@@ -272,6 +280,8 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
         for g in opt.param_groups:
             g['lr'] = lr_at(cfg, step, steps)
         rows = torch.randint(N, (cfg.batch_size,), device=device, generator=gen)
+        if on_step:
+            on_step(step, opt)
         loss = optimizer_step(cfg, opt, params, loss_fn, rows)
         save_now = step % cfg.ckpt_interval == 0 and step < steps
         if step % cfg.log_interval == 0 or step == steps or save_now:
@@ -404,6 +414,8 @@ def generators(cfg, D, models):
         g['nocot'] = lambda P, rows: models['nocot'].generate(P, n_nocot, stop_token=eos)
     if 'teacher' in models:
         g['explicit'] = lambda P, rows: models['teacher'].generate(P, n_cot, stop_token=eos, stops=2)
+    if 'internalize' in models:  # its CoT is gone: it writes the eos that ended it, then the answer
+        g['internalized'] = lambda P, rows: models['internalize'].generate(P, n_cot, stop_token=eos, stops=2)
     if 'teacher' in models and 'student' in models:
         def mindread(P, rows):
             z, _ = extract_states(models['teacher'], cot.idx[rows], cot.sep1[rows], cot.sep2[rows],
@@ -556,11 +568,13 @@ def stage_couple(cfg, D):
 
 def stage_eval(cfg, D, t_start):
     """Accuracy and speed of no-CoT, explicit and implicit CoT, on the same device, and the report."""
-    names = ('nocot',) + ('nocot_full',) * cfg.nocot_full + ('teacher', 'student', 'emulator', 'couple')
+    names = ('nocot',) + ('nocot_full',) * cfg.nocot_full + ('teacher', 'student', 'emulator', 'couple') + \
+        ('internalize',) * cfg.internalize
     stages = {name: load(cfg, D, name)[1] for name in names}
-    models = {**load(cfg, D, 'nocot')[0], **load(cfg, D, 'teacher')[0],
-              **load(cfg, D, 'couple')[0]}
-    methods = (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple'))
+    models = {**load(cfg, D, 'nocot')[0], **load(cfg, D, 'teacher')[0], **load(cfg, D, 'couple')[0],
+              **(load(cfg, D, 'internalize')[0] if cfg.internalize else {})}
+    methods = (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple')) + \
+        (('internalized', 'internalize'),) * cfg.internalize
     every = generators(cfg, D, models)  # mind-reading too, which the table leaves out
     gens = {method: every[method] for method, _ in methods}
     accs = {method: accuracy(cfg, D, method, gens[method]) for method in gens}
@@ -571,6 +585,8 @@ def stage_eval(cfg, D, t_start):
         train_s = stages[stage]['train_seconds']
         if method == 'implicit':  # implicit CoT needs the whole pipeline
             train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
+        if method == 'internalized':  # and internalization its teacher
+            train_s += stages['teacher']['train_seconds']
         results[method] = dict(acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s)
         print(f'{method:8s} {bs1:8.1f} ex/s at batch 1, {batch:8.1f} ex/s at batch {cfg.eval_batch_size}')
     if cfg.nocot_full:
@@ -578,6 +594,32 @@ def stage_eval(cfg, D, t_start):
                                              train_seconds=stages['nocot_full']['train_seconds'])
     report.write_report(cfg, D, results, stages, time.time() - t_start,
                         report.diagonal_picture(cfg, D, stages['emulator']['fvu']))
+
+
+def stage_internalize(cfg, D):
+    """Stepwise internalization (Deng et al. 2024): the teacher trained on, on the cot layout with
+    its first k CoT tokens removed (plus o more, removal smoothing), k growing by internalize_delta
+    tokens an epoch until none is left; then it answers from ` {input} {eos}` at once."""
+    if finished(cfg, D, 'internalize'):
+        return
+    model = load(cfg, D, 'teacher')[0]['teacher']
+    tr = D.train['cot']
+    per_token = max(1, round(len(tr) / cfg.batch_size / cfg.internalize_delta))  # steps between removals
+    longest = int((tr.sep2 - tr.sep1 - 1).max())  # CoT tokens of the longest row: then all are gone
+    P, now = removal_smoothing(cfg.internalize_lambda), {}
+
+    def on_step(step, opt):
+        now['step'], now['k'] = step, removed_at(step, per_token)
+        if cfg.internalize_reset and resets_at(step, per_token, longest):
+            opt.state.clear()  # fresh moments and step counts: a new AdamW
+    def loss_fn(r):
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + now['step'])  # a resumed run draws alike
+        o = torch.multinomial(P, len(r), replacement=True, generator=g).to(D.device)
+        idx, labels = remove_cot(tr.idx[r], tr.lengths[r], tr.sep1[r], tr.sep2[r], now['k'] + o, D.vocab.eos)
+        return model(idx, labels)[1]
+    evaluate = lambda: accuracy(cfg, D, 'internalized', generators(cfg, D, {'internalize': model})['internalized'])
+    train(cfg, D, 'internalize', {'internalize': model}, loss_fn, cfg.internalize_steps, evaluate,
+          on_step=on_step, steps_per_token=per_token)
 
 
 def pick_device(cfg):
@@ -604,9 +646,9 @@ def main(argv):
         sys.exit(f'error: {e}')
     os.makedirs(cfg.out_dir, exist_ok=True)
     run = dict(nocot=stage_nocot, teacher=stage_teacher, student=stage_student, emulator=stage_emulator,
-               couple=stage_couple, eval=lambda c, d: stage_eval(c, d, t_start), 
+               couple=stage_couple, internalize=stage_internalize, eval=lambda c, d: stage_eval(c, d, t_start),
                ablate=lambda c, d: ablate.run(sys.modules[__name__], c, d), ask=lambda c, d: ask.ask(sys.modules[__name__], c, d))
-    stages = STAGES if cfg.stage == 'all' else (cfg.stage,)
+    stages = tuple(s for s in STAGES if s != 'internalize' or cfg.internalize) if cfg.stage == 'all' else (cfg.stage,)
     flops.PLAN[:] = flops.plan(cfg, D, stages, make, lambda name: (checkpoint(cfg, D, name) or {}).get('done'))
     for stage in stages:
         print(f'--- stage {stage}', flush=True)

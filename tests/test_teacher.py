@@ -2,7 +2,9 @@ import torch
 import torch.nn.functional as F
 
 from gpt import GPT, GPTConfig
-from teacher import diagonal_positions, extract_states, grid_cells, recall_loss, recall_targets
+from teacher import (diagonal_positions, extract_states, grid_cells, recall_loss, recall_targets, removal_smoothing,
+                     remove_cot, removed_at, resets_at)
+import data
 from conftest import needs
 
 
@@ -99,3 +101,33 @@ def test_recall_loss_trains_the_cells_and_has_no_nan_without_gaps():
     assert gpt.transformer.h[0].attn.c_attn.weight.grad.abs().sum() > 0  # it reaches the teacher
     _, hiddens = gpt.body(idx)
     assert recall_loss(heads, hiddens, idx, sep1, sep2, subset='first_column').item() == 0.0
+
+
+# ----------------------------------------------------------------------------- stepwise internalization
+
+def test_removal_schedule_and_its_resets():
+    assert [removed_at(s, 3) for s in range(1, 9)] == [0, 0, 0, 1, 1, 1, 2, 2]  # one more token every 3 steps
+    # the optimizer starts afresh where k grows (steps 4, 7), and no more once the longest CoT (2) is gone
+    assert [s for s in range(2, 20) if resets_at(s, 3, 2)] == [4, 7]
+
+
+def test_removal_smoothing_is_the_papers_distribution():
+    p = removal_smoothing(4.0)
+    assert p.shape == (100,) and abs(float(p.sum()) - 1) < 1e-6 and (p >= 0).all()
+    assert abs(float(p[0]) - (1 - torch.exp(torch.tensor(-4.0)))) < 1e-6     # P(0) = 1 - e^-lambda
+    assert abs(float(p[1] / p[0]) - float(torch.exp(torch.tensor(-4.0)))) < 1e-6  # P(o + 1) / P(o) = e^-lambda
+    assert torch.equal(removal_smoothing(float('inf')), torch.eye(100)[0])   # off: never an extra token
+
+
+def test_remove_cot_keeps_sep2_and_the_loss_on_what_follows():
+    ex = data.parse_line(data.multiplication_line(52, 86))               # CoT: 2 1 3 + 0 6 1 4
+    vocab = data.Vocab(torch.tensor(data.layout_ids(ex, 'cot')))
+    t = data.tokenize(data.encode([ex]), vocab)['cot']
+    ids = lambda text: torch.tensor([vocab.encode(data.encoding().encode(text, allowed_special={data.EOS}))])
+    for r, cot in [(0, ' 2 1 3 + 0 6 1 4 '), (3, ' + 0 6 1 4 '), (9, ''), (50, '')]:
+        idx, labels = remove_cot(t.idx, t.lengths, t.sep1, t.sep2, torch.tensor([r]), vocab.eos)
+        want = ids(f' 2 5 * 6 8 {data.EOS}{cot}{data.EOS} #### 2 7 4 4 {data.EOS}')
+        n = want.size(1)
+        assert torch.equal(idx[:, :n], want) and (idx[:, n:] == vocab.eos).all(), r
+        # every position from sep1 on predicts the next kept token; nothing past the row's end
+        assert torch.equal(labels[0, 6:n - 1], want[0, 7:n]) and (labels[0, :6] == -1).all() and (labels[0, n - 1:] == -1).all()

@@ -48,8 +48,8 @@ def smoke_run(tmp_path_factory):
 @needs()
 def test_all_runs_every_stage_and_writes_the_report(smoke_run):
     out, stdout = smoke_run
-    for stage in train.STAGES:
-        assert f'--- stage {stage}' in stdout
+    for stage in train.STAGES:  # every stage, but internalization only when switched on
+        assert (f'--- stage {stage}' in stdout) == (stage != 'internalize')
     for name in ('nocot', 'nocot_full', 'teacher', 'student', 'emulator', 'couple'):
         assert (out / f'{name}.pt').is_file()
     report = json.loads((out / 'report.json').read_text())
@@ -490,3 +490,32 @@ def test_ablate_variants_picks_rows():
     assert [a[0] for a in ablate.ablations(cfg)] == ['diagonal', 'no_recall']
     with pytest.raises(SystemExit, match=r"variants \['nope'\] unknown; this config has diagonal, first_column"):
         ablate.ablations(train.parse_config([SMOKE, '--variants=diagonal,nope']))
+
+
+@needs()  # the smoke run's teacher: every block
+def test_internalize_stage_reports_its_row_and_resumes_after_a_kill(smoke_run, tmp_path):
+    out, _ = smoke_run
+    args = ['--stage=internalize', '--internalize=true', '--internalize_steps=6', '--ckpt_interval=2',
+            '--internalize_delta=4']  # 400 problems, batch 16: one more token removed every 6 steps
+    killer = tmp_path / 'killer.py'
+    killer.write_text(KILLER.format(root=ROOT))
+    for folder, kill in ((tmp_path / 'whole', None), (tmp_path / 'killed', 'step:3')):
+        folder.mkdir()
+        shutil.copy(out / 'teacher.pt', folder / 'teacher.pt')
+        if kill:  # killed mid-step 3, then the same command again resumes from step 2's checkpoint
+            p = subprocess.run([sys.executable, str(killer), kill, SMOKE, f'--out_dir={folder}', *args],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+            assert p.returncode != 0 and (folder / 'internalize.pt').exists()
+        p = run(SMOKE, f'--out_dir={folder}', *args)
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert ('resuming at step 2' in p.stdout) == bool(kill)
+    a, b = (torch.load(tmp_path / f / 'internalize.pt', weights_only=True) for f in ('whole', 'killed'))
+    assert a['result']['final_loss'] == b['result']['final_loss'] and a['result']['steps_per_token'] == 6
+    assert all(torch.equal(a['models']['internalize'][k], b['models']['internalize'][k]) for k in a['models']['internalize'])
+    # in `all` and the report, beside the other ways of answering
+    for name in ('student', 'emulator', 'couple', 'nocot', 'nocot_full'):
+        shutil.copy(out / f'{name}.pt', tmp_path / 'whole' / f'{name}.pt')
+    p = run(SMOKE, f'--out_dir={tmp_path / "whole"}', '--internalize=true', '--stage=eval')
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert '| implicit CoT (stepwise internalization) |' in (tmp_path / 'whole' / 'report.md').read_text()
+    assert 'internalized' in json.loads((tmp_path / 'whole' / 'report.json').read_text())['results']

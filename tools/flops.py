@@ -38,6 +38,7 @@ def costs(cfg, D, make):
     match = [(gpt, T['cot'])] if cfg.answer_match else []  # the student's answer_match: another teacher forward
     return dict(nocot=(T['nocot'], flops([(gpt, T['nocot'])])),
                 teacher=(T['cot'], flops([(gpt, T['cot'])])),
+                internalize=(T['cot'], flops([(gpt, T['cot'])])),  # at most: rows shrink as k grows
                 student=(T['nocot'], flops([(student, T['nocot'])], read + match)),
                 emulator=(T['input'], flops(emu, read)),
                 cache=(T['cot'], flops([], [(gpt, T['cot'])])),  # per training example, once a stage

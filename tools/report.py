@@ -32,7 +32,8 @@ def write_report(cfg, D, results, stages, wall, diagonal):
                   test=cfg.test_file or f'{len(D.test["nocot"])} generated problems (seed {cfg.seed + 1})',
                   results=results, stages=stages, config=asdict(cfg))
     rows = [('no-CoT (same per-stage budget)', 'nocot'), ('no-CoT (whole pipeline compute)', 'nocot_full_compute'),
-            ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit')]
+            ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit'),
+            ('implicit CoT (stepwise internalization)', 'internalized')]
     lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time of this command {wall:.0f} s', '',
              '| method | accuracy | per digit | ex/s, batch 1 | ex/s, batch | train s |', '|---|---|---|---|---|---|']
     for label, key in rows:
