@@ -69,6 +69,7 @@ class Config:
     internalize_delta: float = 8.0  # CoT tokens removed per epoch of the training set (the paper: 8)
     internalize_lambda: float = 4.0  # removal smoothing: o more tokens with P(o) ~ exp(-lambda o); inf: none
     internalize_reset: bool = True  # fresh AdamW moments whenever k grows (the paper's --reset_optimizer)
+    internalize_learning_rate: float = 0.0  # > 0: its own rate (it fine-tunes the trained teacher)
     # speed only: the same result, sooner
     cache_states: bool = True       # run the frozen teacher once over the training set, not every step
     # optimisation
@@ -116,7 +117,8 @@ def parse_config(argv, base=None):
         if getattr(cfg, key) < 1:
             fail(f'{key} must be at least 1, got {getattr(cfg, key)}')
     for key in ('eval_interval', 'speed_examples', 'recall', 'answer_match', 'learning_rate', 'couple_learning_rate',
-                'weight_decay', 'warmup_steps', 'stride', 'dropout', 'internalize_delta', 'internalize_lambda'):
+                'weight_decay', 'warmup_steps', 'stride', 'dropout', 'internalize_delta', 'internalize_lambda',
+                'internalize_learning_rate'):
         if getattr(cfg, key) < 0:
             fail(f'{key} must not be negative, got {getattr(cfg, key)}')
     if cfg.n_embd % cfg.n_head:
@@ -618,8 +620,9 @@ def stage_internalize(cfg, D):
         idx, labels = remove_cot(tr.idx[r], tr.lengths[r], tr.sep1[r], tr.sep2[r], now['k'] + o, D.vocab.eos)
         return model(idx, labels)[1]
     evaluate = lambda: accuracy(cfg, D, 'internalized', generators(cfg, D, {'internalize': model})['internalized'])
-    train(cfg, D, 'internalize', {'internalize': model}, loss_fn, cfg.internalize_steps, evaluate,
-          on_step=on_step, steps_per_token=per_token)
+    lr = cfg.internalize_learning_rate or cfg.learning_rate
+    train(replace(cfg, learning_rate=lr), D, 'internalize', {'internalize': model}, loss_fn, cfg.internalize_steps,
+          evaluate, lr_flag='internalize_learning_rate', on_step=on_step, steps_per_token=per_token)
 
 
 def pick_device(cfg):
