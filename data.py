@@ -165,32 +165,6 @@ def check_multiplication(n, m, ex, where):
         raise ValueError(f'{where}: not the line of {a} * {b} = {a * b}: its CoT or answer differs')
 
 
-def show(ex, predicted):
-    """One answer as a person reads it: '12 * 34 = 408, model said 418'."""
-    if ' * ' in ex.input and ex.input.replace(' ', '').replace('*', '').isdigit():
-        a, b = operands(ex.input + '||')
-        read = lambda s: s.replace(' ', '')[::-1] or '(nothing)'
-        return f'{a} * {b} = {read(ex.answer)}, model said {read(predicted)}'
-    return f'{ex.input[:70]}... = {ex.answer}, model said {predicted or "(nothing)"}'
-
-
-def digit_accuracy(preds, truth):
-    """Per answer token as written (for multiplication: each digit, least significant first), the
-    fraction of predictions that have it right; None unless every true answer has the same number
-    of tokens. Shows which digits a model has not learned, where exact match shows only that."""
-    truth = [t.split() for t in truth]
-    K = len(truth[0])
-    if any(len(t) != K for t in truth):
-        return None
-    preds = [p.split() for p in preds]
-    return [sum(len(p) > k and p[k] == t[k] for p, t in zip(preds, truth)) / len(truth) for k in range(K)]
-
-
-def normalize_answer(s):
-    """Exact match compares answers with commas removed (GSM8K's '1,000' == '1000')."""
-    return s.strip().replace(',', '')
-
-
 # ----------------------------------------------------------------------------- tokens
 
 def layout_text(ex, layout):
@@ -302,22 +276,6 @@ def _tokenized(idx, lengths, sep1, sep2, vocab, answers):
     # position p predicts token p + 1, for every p from sep1 to the row's last token but one
     labels = torch.where((pos >= sep1[:, None]) & (pos < lengths[:, None] - 1), idx.roll(-1, 1), -1)
     return Tokenized(idx.contiguous(), labels, sep1, sep2, lengths, answers)
-
-
-def equal_length_groups(lengths, batch_size):
-    """Row indices grouped so each group shares one length and holds at most batch_size rows:
-    prompts batched this way need no padding and no attention mask."""
-    groups = []
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        if not groups or lengths[groups[-1][0]] != lengths[i] or len(groups[-1]) == batch_size:
-            groups.append([])
-        groups[-1].append(i)
-    return groups
-
-
-def read_answer(text):
-    """The answer in generated text: what follows '####', up to the next eos."""
-    return text.split('####', 1)[1].split(EOS)[0].strip() if '####' in text else ''
 
 
 # ----------------------------------------------------------------------------- the data sets of a run

@@ -120,22 +120,6 @@ def recall_loss(heads, hiddens, idx, sep1, sep2, subset='diagonal', stride=0, ah
     return total / (target >= 0).sum().clamp(min=1)  # no NaN where nothing lies between cells
 
 
-def picture(pieces, t, layers, fvu=None, width=30):
-    """The diagonal as text: one example's tokens from sep1 to sep2 (`pieces`, strings), under
-    each the layer(s) reading it, then per layer a bar of the emulator's FVU (shorter is better).
-    t: (L,) positions relative to pieces[0]; layers: the layer each l reads."""
-    readers = {}
-    for l, p in enumerate(t):
-        readers.setdefault(int(p), []).append(f'L{layers[l]}')
-    cols = [max(len(s), len(','.join(readers.get(p, [])))) + 1 for p, s in enumerate(pieces)]
-    lines = [''.join(s.ljust(w) for s, w in zip(pieces, cols)).rstrip(),
-             ''.join(','.join(readers.get(p, [])).ljust(w) for p, w in enumerate(cols)).rstrip()]
-    for l, v in enumerate(fvu or []):
-        bar = '-' if v is None else '#' * round(min(v, 1.0) * width) + '.' * (width - round(min(v, 1.0) * width))
-        lines.append(f'L{l:<3d}{bar} {"" if v is None else f"{v:.2f}"}'.rstrip())
-    return '\n'.join(lines)
-
-
 # ----------------------------------------------------------------------------- stepwise internalization
 
 def removal_smoothing(lam, truncate=100):

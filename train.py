@@ -5,25 +5,29 @@
     python train.py --n_layer=6 --task=mult3x3 ...     # any key of Config, type-checked
 
 Stages: teacher (explicit CoT), student (mind-reading the teacher), emulator (predicting the
-teacher's states), couple (emulator + student fine-tuned together), nocot (the no-CoT baseline),
-eval (accuracy and speed of all three ways to answer); `all` runs them in this order.
+teacher's states), couple (emulator + student fine-tuned together), internalize (the follow-up
+method, stepwise internalization), nocot (the no-CoT baseline), eval (accuracy and speed of every
+way to answer); `all` runs them in this order. Checkpoints, scoring and the report: tools/.
 """
 import functools
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 
 import data
 from emulator import Emulator, fvu
-from gpt import GPT, GPT2_SHAPES, GPTConfig, configure_optimizers
+from gpt import GPT, GPTConfig, autocast, configure_optimizers
 from student import Student, answer_match_loss, start_from_teacher
 from teacher import (SUBSETS, cached_states, extract_states, recall_heads, recall_loss, removal_smoothing,
                      removed_at, remove_cot, resets_at)
-from tools import ablate, ask, config, flops, report, speed
+from tools import ablate, ask, checkpoints, config, flops, report, speed
+from tools.checkpoints import checkpoint, ckpt_path, finished, restore, resume, save, validate
+from tools.evaluate import accuracy
+from tools.gpt2 import from_pretrained
 from tools.report import fmt
 
 COMPILE = ('off', 'model', 'graphs')
@@ -98,49 +102,13 @@ class Config:
     variants: str = ''              # stage ablate: only these rows, comma-separated ('' = all)
 
 
-# what --stage=eval and ask take from a folder's checkpoints unless given: how the models were trained
-TRAINED = ('task', 'train_size', 'test_size', 'train_file', 'test_file', 'seed', 'n_layer', 'n_head', 'n_embd',
-           'subset', 'stride', 'mixture', 'use_lstm', 'init_from', 'nocot_full', 'batch_size') + tuple(
-           f'{s}_steps' for s in ('nocot', 'teacher', 'student', 'emulator', 'couple'))
-
-
 def parse_config(argv, base=None):
     """Config from `[config/NAME.py] [--key=value ...]`: `base` (a saved config), then the
-    file's assignments, then the flags (tools/config.py), each value then checked here."""
-    cfg = config.read(argv, Config, base)
-    fail = functools.partial(config.fail, Config)
-    for key, allowed in (('stage', STAGES + ('all', 'ablate', 'ask')), ('compile', COMPILE), ('subset', SUBSETS)):
-        if getattr(cfg, key) not in allowed:
-            fail(f'{key} must be one of {allowed}, got {getattr(cfg, key)!r}')
-    for key in ('n_layer', 'n_head', 'n_embd', 'train_size', 'test_size', 'batch_size', 'eval_batch_size',
-                'log_interval', 'ckpt_interval') + tuple(f'{s}_steps' for s in STAGES[:-1]):
-        if getattr(cfg, key) < 1:
-            fail(f'{key} must be at least 1, got {getattr(cfg, key)}')
-    for key in ('eval_interval', 'speed_examples', 'recall', 'answer_match', 'learning_rate', 'couple_learning_rate',
-                'weight_decay', 'warmup_steps', 'stride', 'dropout', 'internalize_delta', 'internalize_lambda',
-                'internalize_learning_rate'):
-        if getattr(cfg, key) < 0:
-            fail(f'{key} must not be negative, got {getattr(cfg, key)}')
-    if cfg.n_embd % cfg.n_head:
-        fail(f'n_embd ({cfg.n_embd}) must be a multiple of n_head ({cfg.n_head})')
-    if os.path.exists(cfg.out_dir) and not os.path.isdir(cfg.out_dir):
-        fail(f'out_dir {cfg.out_dir} is a file, not a folder')
-    if not cfg.train_file:
-        try:
-            data.parse_task(cfg.task)  # a generated task must name its sizes
-        except ValueError as e:
-            fail(str(e))
-    try:
-        device = torch.device('cpu' if cfg.device == 'auto' else cfg.device)
-    except RuntimeError:
-        fail(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
-    if device.type not in ('cpu', 'cuda', 'mps'):
-        fail(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
-    if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
-        fail(f"init_from must be '' or one of {list(GPT2_SHAPES)}, got {cfg.init_from!r}")
-    if cfg.init_from and (cfg.n_layer, cfg.n_head, cfg.n_embd) != GPT2_SHAPES[cfg.init_from]:
-        fail(f'init_from={cfg.init_from} needs (n_layer, n_head, n_embd) = {GPT2_SHAPES[cfg.init_from]}')
-    return cfg
+    file's assignments, then the flags, each value then checked (tools/config.py)."""
+    positive = ('n_layer', 'n_head', 'n_embd', 'train_size', 'test_size', 'batch_size', 'eval_batch_size',
+                'log_interval', 'ckpt_interval') + tuple(f'{s}_steps' for s in STAGES[:-1])
+    choices = dict(stage=STAGES + ('all', 'ablate', 'ask'), compile=COMPILE, subset=SUBSETS)
+    return config.check(config.read(argv, Config, base), Config, choices, positive)
 
 
 # ----------------------------------------------------------------------------- models
@@ -172,82 +140,12 @@ def start(cfg, D, kind, seed):
 
 @functools.cache  # read once a run, however many models start from it
 def pretrained(name):
-    return GPT.from_pretrained(name).state_dict()
-
-
-def ckpt_path(cfg, name):
-    return os.path.join(cfg.out_dir, f'{name}.pt')
-
-
-# the config keys that say what every model of a checkpoint is: another value cannot load them
-# (mixture and use_lstm shape the emulator alone; load_state_dict names those)
-SHAPE = ('task', 'train_file', 'n_layer', 'n_head', 'n_embd', 'init_from')
-
-
-def save(cfg, D, name, models, **fields):
-    """Atomically (write, then rename): a kill mid-write leaves the previous file whole. Every
-    checkpoint describes itself: the config it was trained with and the vocabulary. A finished
-    stage has done=True and its result; a mid-stage one its step, optimizer and RNG."""
-    os.makedirs(cfg.out_dir, exist_ok=True)
-    path = ckpt_path(cfg, name)
-    state = {'done': False, 'config': asdict(cfg), 'vocab': D.vocab.ids,
-             'models': {k: m.state_dict() for k, m in models.items()}, **fields}
-    torch.save(state, path + '.tmp')
-    os.replace(path + '.tmp', path)
-
-
-def checkpoint(cfg, D, name):
-    """The checkpoint NAME.pt as saved, or None; a file that cannot be read (truncated, not a
-    checkpoint) stops the run, leaving the file as it is."""
-    path = ckpt_path(cfg, name)
-    if not os.path.isfile(path):
-        return None
-    try:
-        state = torch.load(path, map_location=D.device, weights_only=True)
-    except Exception as e:  # torch raises several kinds for a damaged file
-        sys.exit(f'error: {path} is not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:100]}); '
-                 f'delete it to train that stage again')
-    if not isinstance(state, dict) or 'models' not in state or 'done' not in state:
-        sys.exit(f'error: {path} is not a checkpoint of train.py; delete it to train that stage again')
-    saved = state.get('config', {})
-    differ = [k for k in SHAPE if k in saved and saved[k] != getattr(cfg, k)]
-    if differ:
-        sys.exit(f'error: {path} does not fit this config: it was trained with '
-                 f'{", ".join(f"{k}={saved[k]!r}" for k in differ)}, this run has '
-                 f'{", ".join(f"{k}={getattr(cfg, k)!r}" for k in differ)}; pass those flags or another --out_dir')
-    if 'vocab' in state and state['vocab'] != D.vocab.ids:
-        sys.exit(f'error: {path} does not fit this config: its vocabulary ({len(state["vocab"] or ())} tokens) is '
-                 f'not this data\'s ({len(D.vocab)}); run with the data it was trained on')
-    return state
-
-
-def finished(cfg, D, name):
-    """A stage that finished earlier is never trained again (and its file never overwritten)."""
-    state = checkpoint(cfg, D, name)
-    if state is not None and state['done']:
-        print(f'{name}: finished earlier ({ckpt_path(cfg, name)}), skipped; delete it to train again')
-        return True
-    return False
-
-
-def restore(path, models, states):
-    for k, m in models.items():
-        try:
-            m.load_state_dict(states[k])
-        except RuntimeError as e:
-            sys.exit(f'error: {path} does not fit this config ({str(e).splitlines()[0]}...)')
+    return from_pretrained(name).state_dict()
 
 
 def load(cfg, D, name):
-    """(models, result) of a finished stage; a missing one names the command that makes it."""
-    path, state = ckpt_path(cfg, name), checkpoint(cfg, D, name)
-    if state is None or not state['done']:
-        args = [a for a in sys.argv[1:] if not a.startswith('--stage=')]
-        sys.exit(f'error: {path} is {"missing" if state is None else "unfinished"}; make it first with: '
-                 f'python train.py {" ".join(args + ["--stage=" + name.removesuffix("_full")])}')
-    models = {k: make(cfg, D, k).to(D.device) for k in state['models']}
-    restore(path, models, state['models'])
-    return {k: m.eval() for k, m in models.items()}, state['result']
+    """(models, result) of the finished stage NAME (tools/checkpoints.py)."""
+    return checkpoints.load(cfg, D, name, lambda kind: make(cfg, D, kind))
 
 
 # ----------------------------------------------------------------------------- training
@@ -265,16 +163,7 @@ def train(cfg, D, name, models, loss_fn, steps, evaluate, lr_flag='learning_rate
     opt = configure_optimizers(models.values(), cfg.weight_decay, cfg.learning_rate, device_type=device.type)
     params = [p for g in opt.param_groups for p in g['params']]
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    step0, seconds, state = 0, 0.0, checkpoint(cfg, D, name)
-    if state is not None:  # unfinished: finished stages never get here
-        restore(ckpt_path(cfg, name), models, state['models'])
-        opt.load_state_dict(state['optimizer'])
-        gen.set_state(state['rng'][0].cpu())  # RNG states live on the host, whatever map_location said
-        torch.set_rng_state(state['rng'][1].cpu())
-        step0, seconds = state['step'], state['seconds']
-        print(f'{name}: resuming at step {step0} from {ckpt_path(cfg, name)}')
-    elif os.path.exists(ckpt_path(cfg, name + '.best')):  # a fresh start: an older run's best is stale
-        os.remove(ckpt_path(cfg, name + '.best'))
+    step0, seconds = resume(cfg, D, name, models, opt, gen)  # 0, 0.0 for a fresh start
     for m in models.values():
         m.train()
     t_log, t0, last, loss_v = time.time(), time.time(), step0, None
@@ -332,18 +221,6 @@ def optimizer_step(cfg, opt, params, loss_fn, rows):
     return loss
 
 
-def validate(cfg, D, name, models, evaluate, step):
-    """Selection on validation: NAME.best.pt keeps the weights that have scored best so far
-    (a file, so a resumed run remembers it)."""
-    D.split = 'valid'
-    score = evaluate()
-    D.split = 'test'
-    score = score.get('accuracy_before_coupling', score.get('accuracy'))
-    best = checkpoint(cfg, D, name + '.best')
-    if best is None or score > best['score']:
-        save(cfg, D, name + '.best', models, score=score, step=step)
-
-
 def lr_at(cfg, step, steps):
     """Linear warmup, then constant or a cosine decay to 0 at the stage's last step."""
     warm = min(1.0, step / max(cfg.warmup_steps, 1))
@@ -352,56 +229,7 @@ def lr_at(cfg, step, steps):
     return cfg.learning_rate * warm * 0.5 * (1 + math.cos(math.pi * step / steps))
 
 
-def autocast(device):
-    if device.type == 'cuda':
-        return torch.autocast('cuda', dtype=torch.bfloat16)
-    return torch.autocast('cpu', enabled=False)
-
-
 # ----------------------------------------------------------------------------- evaluation
-
-def answers(cfg, D, generate, rows=None, batch_size=None):
-    """Greedy answers to the test examples `rows` (default: all): (predicted answers, seconds).
-    generate(prompt, rows) -> tokens; prompts are ` {input} {eos}`, batched by equal length so
-    nothing is padded."""
-    test, device = D.test['nocot'], D.device
-    rows = list(range(len(test.sep1))) if rows is None else list(rows)
-    sep1 = test.sep1[rows].tolist()
-    preds = [None] * len(rows)
-    sync(device)
-    t0 = time.time()
-    for chunk in data.equal_length_groups(sep1, batch_size or cfg.eval_batch_size):
-        r = torch.tensor([rows[j] for j in chunk], device=device)
-        P = sep1[chunk[0]] + 1
-        with torch.no_grad(), autocast(device):
-            out = generate(test.idx[r, :P], r)[:, P:].tolist()
-        for j, toks in zip(chunk, out):
-            preds[j] = data.read_answer(D.vocab.decode(toks))
-    sync(device)
-    return preds, time.time() - t0
-
-
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-
-
-def accuracy(cfg, D, name, generate, show=3):
-    """dict(accuracy=exact match on the test set, digits=per answer digit or None), printed with
-    a few mistakes."""
-    preds, seconds = answers(cfg, D, generate)
-    truth = D.test['nocot'].answers
-    right = [data.normalize_answer(p) == data.normalize_answer(t) for p, t in zip(preds, truth)]
-    acc = sum(right) / len(right)
-    print(f'{name:8s} accuracy {acc:.4f} on {len(right)} {D.split} examples ({len(right) / seconds:.0f} ex/s)')
-    digits = data.digit_accuracy(preds, truth)
-    if digits and len(digits) > 1:  # multiplication; a one-token answer would repeat the accuracy
-        print(f'         per answer digit, least significant first: {" ".join(f"{d:.2f}" for d in digits)}')
-    wrong = [i for i, r in enumerate(right) if not r][:show]
-    for i in wrong:
-        print(f'         mistake: {data.show(D.test_examples[i], preds[i])}')
-    return dict(accuracy=acc, digits=digits)
-
 
 def generators(cfg, D, models):
     """How each way of answering turns a prompt into tokens. With --compile=graphs on a GPU each
@@ -568,36 +396,6 @@ def stage_couple(cfg, D):
           lr_flag='couple_learning_rate')
 
 
-def stage_eval(cfg, D, t_start):
-    """Accuracy and speed of no-CoT, explicit and implicit CoT, on the same device, and the report."""
-    names = ('nocot',) + ('nocot_full',) * cfg.nocot_full + ('teacher', 'student', 'emulator', 'couple') + \
-        ('internalize',) * cfg.internalize
-    stages = {name: load(cfg, D, name)[1] for name in names}
-    models = {**load(cfg, D, 'nocot')[0], **load(cfg, D, 'teacher')[0], **load(cfg, D, 'couple')[0],
-              **(load(cfg, D, 'internalize')[0] if cfg.internalize else {})}
-    methods = (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple')) + \
-        (('internalized', 'internalize'),) * cfg.internalize
-    every = generators(cfg, D, models)  # mind-reading too, which the table leaves out
-    gens = {method: every[method] for method, _ in methods}
-    accs = {method: accuracy(cfg, D, method, gens[method]) for method in gens}
-    timing = speed.speeds(cfg, D, gens, answers)
-    results = {}
-    for method, stage in methods:
-        acc, (bs1, batch) = accs[method], timing[method]
-        train_s = stages[stage]['train_seconds']
-        if method == 'implicit':  # implicit CoT needs the whole pipeline
-            train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
-        if method == 'internalized':  # and internalization its teacher
-            train_s += stages['teacher']['train_seconds']
-        results[method] = dict(acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s)
-        print(f'{method:8s} {bs1:8.1f} ex/s at batch 1, {batch:8.1f} ex/s at batch {cfg.eval_batch_size}')
-    if cfg.nocot_full:
-        results['nocot_full_compute'] = dict(accuracy=stages['nocot_full']['accuracy'],
-                                             train_seconds=stages['nocot_full']['train_seconds'])
-    report.write_report(cfg, D, results, stages, time.time() - t_start,
-                        report.diagonal_picture(cfg, D, stages['emulator']['fvu']))
-
-
 def stage_internalize(cfg, D):
     """Stepwise internalization (Deng et al. 2024): the teacher trained on, on the cot layout with
     its first k CoT tokens removed (plus o more, removal smoothing), k growing by internalize_delta
@@ -625,31 +423,19 @@ def stage_internalize(cfg, D):
           evaluate, lr_flag='internalize_learning_rate', on_step=on_step, steps_per_token=per_token)
 
 
-def pick_device(cfg):
-    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        sys.exit(f'error: device={cfg.device} asked for, but this torch sees no CUDA GPU (try --device=cpu)')
-    return device
-
-
 def main(argv):
     t_start = time.time()
     cfg = parse_config(argv)
-    saved = os.path.join(cfg.out_dir, 'teacher.pt')
-    if cfg.stage in ('eval', 'ask') and os.path.isfile(saved):  # the training flags, from the checkpoint
-        try:
-            base = torch.load(saved, map_location='cpu', weights_only=True)['config']
-        except Exception:
-            base = {}  # checkpoint() names the damage when the stage reads it
-        cfg = parse_config(argv, base={k: v for k, v in base.items() if k in TRAINED})
-    device = pick_device(cfg)
+    if cfg.stage in ('eval', 'ask'):  # the training flags, from the folder's teacher.pt
+        cfg = parse_config(argv, base=checkpoints.trained_config(cfg))
+    device = config.pick_device(cfg)
     try:
         D = data.Data(cfg, device)
     except (ValueError, FileNotFoundError) as e:
         sys.exit(f'error: {e}')
     os.makedirs(cfg.out_dir, exist_ok=True)
     run = dict(nocot=stage_nocot, teacher=stage_teacher, student=stage_student, emulator=stage_emulator,
-               couple=stage_couple, internalize=stage_internalize, eval=lambda c, d: stage_eval(c, d, t_start),
+               couple=stage_couple, internalize=stage_internalize, eval=lambda c, d: report.run(sys.modules[__name__], c, d, t_start),
                ablate=lambda c, d: ablate.run(sys.modules[__name__], c, d), ask=lambda c, d: ask.ask(sys.modules[__name__], c, d))
     stages = tuple(s for s in STAGES if s != 'internalize' or cfg.internalize) if cfg.stage == 'all' else (cfg.stage,)
     flops.PLAN[:] = flops.plan(cfg, D, stages, make, lambda name: (checkpoint(cfg, D, name) or {}).get('done'))

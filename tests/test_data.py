@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import data
+from tools import evaluate
 from conftest import SHARED
 
 DATA = os.path.join(SHARED, 'data')
@@ -132,22 +133,22 @@ def test_gsm8k_files_parse(name, count):
     for e in exs:  # every line survives tokenisation in both layouts
         assert enc.decode(data.layout_ids(e, 'cot')) == f' {e.input} {data.EOS} {e.cot} {data.EOS} #### {e.answer} {data.EOS}'
         assert enc.decode(data.layout_ids(e, 'nocot')).endswith(f'{data.EOS} #### {e.answer} {data.EOS}')
-    assert data.normalize_answer('1,000') == '1000'
+    assert evaluate.normalize_answer('1,000') == '1000'
 
 
 def test_equal_length_groups_and_read_answer():
-    groups = data.equal_length_groups([7, 5, 7, 7, 5], 2)
+    groups = evaluate.equal_length_groups([7, 5, 7, 7, 5], 2)
     assert groups == [[1, 4], [0, 2], [3]]
-    assert data.read_answer(' 1 2 + 3 <|endoftext|> #### 4 5 <|endoftext|> #### 9') == '4 5'
-    assert data.read_answer(' #### 1,000 <|endoftext|>') == '1,000' and data.read_answer(' 1 2 3') == ''
+    assert evaluate.read_answer(' 1 2 + 3 <|endoftext|> #### 4 5 <|endoftext|> #### 9') == '4 5'
+    assert evaluate.read_answer(' #### 1,000 <|endoftext|>') == '1,000' and evaluate.read_answer(' 1 2 3') == ''
 
 
 def test_digit_accuracy_counts_each_position_and_needs_one_length():
     truth = ['0 0 7 5', '1 2 3 4', '9 9 9 9']
     preds = ['0 0 7 5', '1 2 0 4', '9 9']        # third: a short answer misses its last two digits
-    assert data.digit_accuracy(preds, truth) == [1.0, 1.0, 1 / 3, 2 / 3]
-    assert data.digit_accuracy(['1 2'], ['1 2 3']) == [1.0, 1.0, 0.0]
-    assert data.digit_accuracy(['18', '7'], ['18', '7 1']) is None  # GSM8K-like: lengths differ
+    assert evaluate.digit_accuracy(preds, truth) == [1.0, 1.0, 1 / 3, 2 / 3]
+    assert evaluate.digit_accuracy(['1 2'], ['1 2 3']) == [1.0, 1.0, 0.0]
+    assert evaluate.digit_accuracy(['18', '7'], ['18', '7 1']) is None  # GSM8K-like: lengths differ
 
 
 def test_nocot_rows_equal_direct_encoding():

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from gpt import GPT, GPTConfig, download, from_gpt2_state_dict, read_safetensors
+from gpt import GPT, GPTConfig, configure_optimizers
+from tools.gpt2 import download, from_gpt2_state_dict, read_safetensors
 from conftest import needs
 
 
@@ -99,7 +100,7 @@ def test_loss_ignores_masked_targets():
 def test_tied_embeddings_and_optimizer_groups():
     model = tiny()
     assert model.lm_head.weight is model.transformer.wte.weight
-    opt = model.configure_optimizers(0.1, 1e-3)
+    opt = configure_optimizers([model], 0.1, 1e-3)
     decay, no_decay = opt.param_groups
     assert all(p.dim() >= 2 for p in decay['params']) and all(p.dim() < 2 for p in no_decay['params'])
     assert sum(p.numel() for g in opt.param_groups for p in g['params']) == sum(p.numel() for p in model.parameters())

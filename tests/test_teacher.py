@@ -59,7 +59,7 @@ def test_extract_states_reads_the_stream_entering_each_block():
 
 @needs('diagonal')
 def test_picture_marks_each_read_position_and_draws_fvu_bars():
-    from teacher import picture
+    from tools.report import picture
     pieces = ['<eos>', '6', '1', '5', '+', '0', '6', '8', '0', '_', '<eos>']
     t, layers = grid_cells(torch.tensor([0]), torch.tensor([10]), 4)
     text = picture(pieces, t[0].tolist(), layers, fvu=[None, 0.5, 0.1, 1.7], width=10)

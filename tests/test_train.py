@@ -14,7 +14,7 @@ import torch
 import train
 from conftest import ROOT, needs
 import data
-from tools import ablate, flops
+from tools import ablate, evaluate, flops
 
 SMOKE = os.path.join(ROOT, 'config', 'smoke.py')
 
@@ -155,7 +155,7 @@ def test_decoding_without_early_stop_reads_the_same_answers(smoke_run):
     P, rows = D.test['nocot'].idx[:, :D.T['input']], torch.arange(len(D.test['nocot']))
     assert stop['nocot'](P, rows).size(1) < full['nocot'](P, rows).size(1)  # the smoke no-CoT model stops early
     for name in stop:
-        assert train.answers(cfg, D, stop[name])[0] == train.answers(cfg, D, full[name])[0], name
+        assert evaluate.answers(cfg, D, stop[name])[0] == evaluate.answers(cfg, D, full[name])[0], name
 
 
 @needs()

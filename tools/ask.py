@@ -6,6 +6,7 @@ import sys
 import torch
 
 import data
+from tools import evaluate
 
 
 def ask(T, cfg, D):
@@ -35,7 +36,7 @@ def ask(T, cfg, D):
         out = dict(explicit=models['teacher'].generate(prompt, D.T['cot'], stop_token=eos, stops=2),
                    implicit=models['student'].generate(prompt, sep1, zh, D.T['nocot'], eos),
                    nocot=models['nocot'].generate(prompt, D.T['nocot'], stop_token=eos))
-    text = {k: data.read_answer(D.vocab.decode(v[0, P:].tolist())) for k, v in out.items()}
+    text = {k: evaluate.read_answer(D.vocab.decode(v[0, P:].tolist())) for k, v in out.items()}
     cot = D.vocab.decode(out['explicit'][0, P:].tolist()).split(data.EOS)[0].strip()
     say = lambda s: read(s) if s else '(no answer)'
     print(f'{q}   ({cfg.task}; the models write digits least significant first)')

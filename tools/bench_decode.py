@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train  # noqa: E402
 import data  # noqa: E402
-from tools import speed  # noqa: E402
+from tools import evaluate, speed  # noqa: E402
 
 SHAPES = (('mult2x2', 8, 64, 4), ('mult3x3', 12, 64, 4), ('mult4x4', 12, 256, 8), ('mult5x5', 12, 256, 8))
 
@@ -44,8 +44,8 @@ def measure(task, n_layer, n_embd, n_head, examples=30, device='cpu', graphs=Fal
     if graphs:
         gens = {name: speed.graphed(generate) for name, generate in gens.items()}
     for generate in gens.values():  # warm-up
-        train.answers(cfg, D, generate)
-    return dict(tokens=tokens, bs1={name: bs1 for name, (bs1, _) in speed.speeds(cfg, D, gens, train.answers).items()})
+        evaluate.answers(cfg, D, generate)
+    return dict(tokens=tokens, bs1={name: bs1 for name, (bs1, _) in speed.speeds(cfg, D, gens).items()})
 
 
 def main(argv):

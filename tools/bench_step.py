@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train  # noqa: E402
 import data  # noqa: E402
-from tools import flops  # noqa: E402
+from tools import evaluate, flops  # noqa: E402
 
 KINDS = ('teacher', 'student', 'emulator', 'couple')
 
@@ -59,11 +59,11 @@ def step_ms(cfg, D, kind, warm, timed, profile=False):
     t0 = time.time()
     for _ in range(warm):
         step()
-    train.sync(D.device)
+    evaluate.sync(D.device)
     t1 = time.time()
     for _ in range(timed):
         step()
-    train.sync(D.device)
+    evaluate.sync(D.device)
     ms = 1000 * (time.time() - t1) / timed
     if profile:
         acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA]
@@ -71,7 +71,7 @@ def step_ms(cfg, D, kind, warm, timed, profile=False):
         with torch.profiler.profile(activities=acts) as prof:
             for _ in range(5):
                 step()
-            train.sync(D.device)
+            evaluate.sync(D.device)
         key = 'self_cuda_time_total' if D.device.type == 'cuda' else 'self_cpu_time_total'
         print(prof.key_averages().table(sort_by=key, row_limit=12), flush=True)
     return ms, t1 - t0

@@ -4,6 +4,11 @@ import os
 import sys
 from dataclasses import fields
 
+import torch
+
+import data
+from tools.gpt2 import GPT2_SHAPES
+
 
 def fail(Config, msg):
     sys.exit(f'error: {msg}\nvalid keys: {", ".join(f.name for f in fields(Config))}')
@@ -49,3 +54,45 @@ def read(argv, Config, base=None):
                 if not key.startswith('_'):
                     overrides[key] = convert(key, value, arg)
     return Config(**{**(base or {}), **overrides})
+
+
+def check(cfg, Config, choices, positive):
+    """cfg, once every value is one the run can use: `choices` (key -> allowed values), the keys
+    in `positive` at least 1, every other number not negative, and the combinations below."""
+    error = lambda msg: fail(Config, msg)
+    for key, allowed in choices.items():
+        if getattr(cfg, key) not in allowed:
+            error(f'{key} must be one of {allowed}, got {getattr(cfg, key)!r}')
+    for f in fields(Config):
+        value = getattr(cfg, f.name)
+        if f.name in positive and value < 1:
+            error(f'{f.name} must be at least 1, got {value}')
+        if f.type in (int, float) and value < 0:
+            error(f'{f.name} must not be negative, got {value}')
+    if cfg.n_embd % cfg.n_head:
+        error(f'n_embd ({cfg.n_embd}) must be a multiple of n_head ({cfg.n_head})')
+    if os.path.exists(cfg.out_dir) and not os.path.isdir(cfg.out_dir):
+        error(f'out_dir {cfg.out_dir} is a file, not a folder')
+    if not cfg.train_file:
+        try:
+            data.parse_task(cfg.task)  # a generated task must name its sizes
+        except ValueError as e:
+            error(str(e))
+    try:
+        kind = torch.device('cpu' if cfg.device == 'auto' else cfg.device).type
+    except RuntimeError:
+        kind = None
+    if kind not in ('cpu', 'cuda', 'mps'):
+        error(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
+    if cfg.init_from and cfg.init_from not in GPT2_SHAPES:
+        error(f"init_from must be '' or one of {list(GPT2_SHAPES)}, got {cfg.init_from!r}")
+    if cfg.init_from and (cfg.n_layer, cfg.n_head, cfg.n_embd) != GPT2_SHAPES[cfg.init_from]:
+        error(f'init_from={cfg.init_from} needs (n_layer, n_head, n_embd) = {GPT2_SHAPES[cfg.init_from]}')
+    return cfg
+
+
+def pick_device(cfg):
+    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if cfg.device == 'auto' else cfg.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        sys.exit(f'error: device={cfg.device} asked for, but this torch sees no CUDA GPU (try --device=cpu)')
+    return device

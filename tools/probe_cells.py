@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train  # noqa: E402
+from tools import config  # noqa: E402
 import data  # noqa: E402
 from teacher import extract_states  # noqa: E402
 
@@ -57,7 +58,7 @@ def cells(cfg, D, teacher, cot, n):
 
 def main(argv):
     cfg = train.parse_config(argv)
-    device = train.pick_device(cfg)
+    device = config.pick_device(cfg)
     D = data.Data(cfg, device)
     teacher = train.load(cfg, D, 'teacher')[0]['teacher']
     z, y = cells(cfg, D, teacher, D.train['cot'], min(10000, len(D.train['cot'])))

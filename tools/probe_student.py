@@ -20,6 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import data  # noqa: E402
 import train  # noqa: E402
+from tools import config  # noqa: E402
 from probe_cells import linear_probe  # noqa: E402
 from teacher import extract_states  # noqa: E402
 
@@ -48,7 +49,7 @@ def targets(ops, k, m):
 
 def main(argv):
     cfg = train.parse_config(argv)
-    D = data.Data(cfg, train.pick_device(cfg))
+    D = data.Data(cfg, config.pick_device(cfg))
     models = {**train.load(cfg, D, 'teacher')[0], **train.load(cfg, D, 'student')[0]}
     _, m = data.parse_task(cfg.task)
     H, ops = streams(cfg, D, models['teacher'], models['student'], D.train['cot'], D.train['nocot'],

@@ -1,13 +1,46 @@
-"""The report of `--stage=eval` (out_dir/report.md and .json) and the diagonal picture in it."""
+"""Stage eval and its report (out_dir/report.md and .json), with the diagonal picture in it."""
 import json
 import os
 import sys
+import time
 from dataclasses import asdict
 
 import torch
 
 import data
-from teacher import grid_cells, picture
+from teacher import grid_cells
+from tools.evaluate import accuracy
+from tools.speed import speeds
+
+
+def run(T, cfg, D, t_start):
+    """Stage eval: accuracy and speed of no-CoT, explicit and implicit CoT (and internalization), on
+    the same device, and the report. T: train.py's module (its checkpoints and generators)."""
+    names = ('nocot',) + ('nocot_full',) * cfg.nocot_full + ('teacher', 'student', 'emulator', 'couple') + \
+        ('internalize',) * cfg.internalize
+    stages = {name: T.load(cfg, D, name)[1] for name in names}
+    models = {**T.load(cfg, D, 'nocot')[0], **T.load(cfg, D, 'teacher')[0], **T.load(cfg, D, 'couple')[0],
+              **(T.load(cfg, D, 'internalize')[0] if cfg.internalize else {})}
+    methods = (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple')) + \
+        (('internalized', 'internalize'),) * cfg.internalize
+    every = T.generators(cfg, D, models)  # mind-reading too, which the table leaves out
+    gens = {method: every[method] for method, _ in methods}
+    accs = {method: accuracy(cfg, D, method, gens[method]) for method in gens}
+    timing = speeds(cfg, D, gens)
+    results = {}
+    for method, stage in methods:
+        acc, (bs1, batch) = accs[method], timing[method]
+        train_s = stages[stage]['train_seconds']
+        if method == 'implicit':  # implicit CoT needs the whole pipeline
+            train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
+        if method == 'internalized':  # and internalization its teacher
+            train_s += stages['teacher']['train_seconds']
+        results[method] = dict(acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s)
+        print(f'{method:8s} {bs1:8.1f} ex/s at batch 1, {batch:8.1f} ex/s at batch {cfg.eval_batch_size}')
+    if cfg.nocot_full:
+        results['nocot_full_compute'] = dict(accuracy=stages['nocot_full']['accuracy'],
+                                             train_seconds=stages['nocot_full']['train_seconds'])
+    write_report(cfg, D, results, stages, time.time() - t_start, diagonal_picture(cfg, D, stages['emulator']['fvu']))
 
 
 def diagonal_picture(cfg, D, fvu):
@@ -18,6 +51,22 @@ def diagonal_picture(cfg, D, fvu):
     pieces = [D.vocab.decode([i]).strip() or '_' for i in cot.idx[0, s1:s2 + 1].tolist()]
     pieces = ['<eos>' if p == data.EOS else p for p in pieces]
     return picture(pieces, (t[0] - s1).tolist(), layers, fvu)
+
+
+def picture(pieces, t, layers, fvu=None, width=30):
+    """The diagonal as text: one example's tokens from sep1 to sep2 (`pieces`, strings), under
+    each the layer(s) reading it, then per layer a bar of the emulator's FVU (shorter is better).
+    t: (L,) positions relative to pieces[0]; layers: the layer each l reads."""
+    readers = {}
+    for l, p in enumerate(t):
+        readers.setdefault(int(p), []).append(f'L{layers[l]}')
+    cols = [max(len(s), len(','.join(readers.get(p, [])))) + 1 for p, s in enumerate(pieces)]
+    lines = [''.join(s.ljust(w) for s, w in zip(pieces, cols)).rstrip(),
+             ''.join(','.join(readers.get(p, [])).ljust(w) for p, w in enumerate(cols)).rstrip()]
+    for l, v in enumerate(fvu or []):
+        bar = '-' if v is None else '#' * round(min(v, 1.0) * width) + '.' * (width - round(min(v, 1.0) * width))
+        lines.append(f'L{l:<3d}{bar} {"" if v is None else f"{v:.2f}"}'.rstrip())
+    return '\n'.join(lines)
 
 
 def device_name(device):
@@ -43,7 +92,7 @@ def write_report(cfg, D, results, stages, wall, diagonal):
             lines.append(f'| {label} | {r["accuracy"]:.3f} | {digits(r.get("digits"))} | {speed("ex_per_s_bs1")} | '
                          f'{speed("ex_per_s_batch")} | {r["train_seconds"]:.0f} |')
     if not cfg.nocot_full:
-        lines.append(f'| no-CoT (whole pipeline compute) | not trained: add --nocot_full=true | | | | |')
+        lines.append('| no-CoT (whole pipeline compute) | not trained: add --nocot_full=true | | | | |')
     bs1 = {k: results[k]['ex_per_s_bs1'] for k in ('nocot', 'explicit', 'implicit')}
     lines += ['', f'At batch 1 implicit CoT answered {bs1["implicit"] / bs1["explicit"]:.2f}x as fast as explicit CoT '
               f'and at {bs1["implicit"] / bs1["nocot"]:.2f}x no-CoT\'s speed (measured in turns, this run).']

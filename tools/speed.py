@@ -1,6 +1,8 @@
 """Decoding speed for the report: the ways of answering timed in turns, and CUDA-graph replay."""
 import torch
 
+from tools.evaluate import answers
+
 
 def graphed(generate):
     """generate(P, rows) recorded once per shape as one CUDA graph, then replayed: at batch 1
@@ -38,12 +40,11 @@ def graphed(generate):
     return run
 
 
-def speeds(cfg, D, gens, answers):
+def speeds(cfg, D, gens):
     """name -> (examples/s at batch size 1, the paper's setting, and at eval_batch_size). The
     ways of answering take turns, example by example at batch 1 and in three rounds over the test
     set at the large batch, so a change in the machine's load (a shared CPU) reaches them alike.
-    Called after accuracy(), whose pass over the test set warms up (compilation, caches).
-    answers: train.answers, which decodes and times the test examples asked for."""
+    Called after accuracy(), whose pass over the test set warms up (compilation, caches)."""
     n, N, rounds = min(cfg.speed_examples, len(D.test['nocot'])), len(D.test['nocot']), 3
     s1, sb = dict.fromkeys(gens, 0.0), dict.fromkeys(gens, 0.0)
     for generate in gens.values():  # untimed: batch 1 is a new shape (compiled models compile it here)
