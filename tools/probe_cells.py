@@ -26,9 +26,8 @@ from teacher import extract_states  # noqa: E402
 OFFSETS = (-2, -1, 0, 1, 2)
 
 
-def linear_probe(x, y, xt, yt, n_classes, steps=300):
-    """Test accuracy of a linear classifier from x (N, C) to y (N,), fitted by full-batch Adam;
-    and that of always guessing y's commonest value."""
+def fit(x, y, n_classes, steps=300):
+    """A linear classifier from x (N, C) to y (N,), fitted by full-batch Adam."""
     torch.manual_seed(0)
     probe = nn.Linear(x.size(1), n_classes).to(x.device)
     opt = torch.optim.Adam(probe.parameters(), lr=1e-2)
@@ -37,8 +36,18 @@ def linear_probe(x, y, xt, yt, n_classes, steps=300):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    with torch.no_grad():
-        return (probe(xt).argmax(-1) == yt).float().mean().item(), (yt == y.mode().values).float().mean().item()
+    return probe
+
+
+@torch.no_grad()
+def score(probe, xt, yt):
+    return (probe(xt).argmax(-1) == yt).float().mean().item()
+
+
+def linear_probe(x, y, xt, yt, n_classes, steps=300):
+    """Test accuracy of a linear classifier from x (N, C) to y (N,), and that of always guessing
+    y's commonest value."""
+    return score(fit(x, y, n_classes, steps), xt, yt), (yt == y.mode().values).float().mean().item()
 
 
 @torch.no_grad()

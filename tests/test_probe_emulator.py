@@ -1,0 +1,31 @@
+import torch
+
+import probe_emulator
+import train
+import data
+from conftest import ROOT
+
+
+def test_three_tells_the_teachers_encoding_from_another_and_from_none():
+    torch.manual_seed(0)
+    y, yt = torch.randint(10, (2000,)), torch.randint(10, (500,))
+    code = torch.randn(10, 16)
+    x, xt = code[y] + 0.1 * torch.randn(2000, 16), code[yt] + 0.1 * torch.randn(500, 16)
+    same = probe_emulator.three(x, y, x, xt, yt, xt, 10)
+    assert same == [1.0, 1.0, 1.0]
+    Q = torch.linalg.qr(torch.randn(16, 16))[0]                # the token, in another encoding
+    z_probe, on_zh, own = probe_emulator.three(x, y, x @ Q, xt, yt, xt @ Q, 10)
+    assert z_probe == 1.0 and on_zh < 0.5 and own == 1.0
+    noise = probe_emulator.three(x, y, torch.randn(2000, 16), xt, yt, torch.randn(500, 16), 10)
+    assert noise[0] == 1.0 and noise[1] < 0.3 and noise[2] < 0.3
+    assert probe_emulator.three(x, torch.full_like(y, -1), x, xt, yt, xt, 10) is None  # no targets
+
+
+def test_states_pairs_z_and_zh_with_tokens_and_answer_digits():
+    cfg = train.parse_config([f'{ROOT}/config/smoke.py', '--task=mult2x2'])
+    D = data.Data(cfg, torch.device('cpu'))
+    teacher, emulator = train.make(cfg, D, 'teacher').eval(), train.make(cfg, D, 'emulator').eval()
+    z, zh, tok, digits = probe_emulator.states(cfg, D, teacher, emulator, 'test', 5)
+    assert z.shape == zh.shape == (5, cfg.n_layer, cfg.n_embd) and tok.shape[:2] == (5, cfg.n_layer)
+    a, b = data.operands(D.test_examples[0].input + '||')
+    assert digits.shape == (5, 4) and int(''.join(map(str, digits[0].tolist()))[::-1]) == a * b

@@ -1,0 +1,79 @@
+"""What do the emulator's predictions zh carry of what the student reads? Per layer l, beside the
+FVU: linear probes to the CoT token at the cell t_l and after it (d = 0, +1), fitted on the
+teacher's z_l of training problems and scored on the test set from z_l (the teacher) and from
+zh_l (the emulator, read as the student trained on z reads it), and a probe fitted on zh_l itself
+(the token in any encoding). Then the same three from all layers at once to each answer digit,
+digit k of the last running sum c_hat. FVU weighs every direction of z alike; these weigh only
+what the answer is made of (issue: the emulator with FVU <= 0.095 still broke a digit).
+
+    python tools/probe_emulator.py CONFIG [--key=value ...]           (FROM=couple: coupling's emulator)
+
+Reads out_dir/teacher.pt and out_dir/emulator.pt (or couple.pt); writes out_dir/probe_emulator.json.
+"""
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import data  # noqa: E402
+import train  # noqa: E402
+from emulator import fvu  # noqa: E402
+from tools import config  # noqa: E402
+from probe_cells import OFFSETS, cells, fit, score  # noqa: E402
+
+
+@torch.no_grad()
+def states(cfg, D, teacher, emulator, split, n):
+    """(z, zh (n, L, C), the CoT tokens around each cell (n, L, len(OFFSETS)), the answer digits
+    (n, K)) of the first n problems of a split."""
+    sets = D.train if split == 'train' else D.test
+    z, tok = cells(cfg, D, teacher, sets['cot'], n)
+    nocot, P = sets['nocot'], D.T['input']
+    zh = torch.cat([emulator(nocot.idx[r, :P], nocot.sep1[r], mode='argmax')[0]
+                    for r in torch.arange(n, device=D.device).split(cfg.eval_batch_size)])
+    digits = torch.tensor([[int(d) for d in a.split()] for a in nocot.answers[:n]], device=D.device)
+    return z, zh, tok, digits
+
+
+def three(x, y, xh, xt, yt, xht, n_classes):
+    """[teacher probe on z, the same probe on zh, a probe fitted on zh], on the test rows;
+    None where no row has a target."""
+    ok, okt = y >= 0, yt >= 0
+    if ok.sum() == 0 or okt.sum() == 0:
+        return None
+    on_z = fit(x[ok], y[ok], n_classes)
+    return [score(on_z, xt[okt], yt[okt]), score(on_z, xht[okt], yt[okt]),
+            score(fit(xh[ok], y[ok], n_classes), xht[okt], yt[okt])]
+
+
+def main(argv):
+    cfg = train.parse_config(argv)
+    D = data.Data(cfg, config.pick_device(cfg))
+    teacher = train.load(cfg, D, 'teacher')[0]['teacher']
+    emulator = train.load(cfg, D, os.environ.get('FROM', 'emulator'))[0]['emulator']
+    z, zh, tok, dig = states(cfg, D, teacher, emulator, 'train', min(10000, len(D.train['cot'])))
+    zt, zht, tokt, digt = states(cfg, D, teacher, emulator, 'test', len(D.test['cot']))
+    V, show = len(D.vocab), lambda s: '    -    ' if s is None else ' '.join(f'{v:.2f}' for v in s)
+    out = dict(fvu=fvu(zht, zt), cells={}, digits=[])
+    print(f'probes on {len(zt)} test problems; each triple: the teacher\'s probe on z, the same probe on zh, '
+          'a probe fitted on zh')
+    print('layer   FVU   ' + '    '.join(f'token at t_l{d:+d}'.ljust(14) for d in OFFSETS if d in (0, 1)))
+    for l in range(z.size(1)):
+        row = {d: three(z[:, l], tok[:, l, k], zh[:, l], zt[:, l], tokt[:, l, k], zht[:, l], V)
+               for k, d in enumerate(OFFSETS) if d in (0, 1)}
+        out['cells'][l] = row
+        f = out['fvu'][l]
+        print(f'{l:5d}  {"  -  " if f is None else f"{f:.3f}"}  ' + '    '.join(show(s) for s in row.values()), flush=True)
+    print('answer digit (least significant first), from all layers')
+    for k in range(dig.size(1)):
+        s = three(z.flatten(1), dig[:, k], zh.flatten(1), zt.flatten(1), digt[:, k], zht.flatten(1), 10)
+        out['digits'].append(s)
+        print(f'{k:5d}          {show(s)}', flush=True)
+    with open(os.path.join(cfg.out_dir, 'probe_emulator.json'), 'w') as f:
+        json.dump(out, f, indent=1)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
