@@ -9,7 +9,6 @@ teacher's states), couple (emulator + student fine-tuned together), internalize 
 method, stepwise internalization), nocot (the no-CoT baseline), eval (accuracy and speed of every
 way to answer); `all` runs them in this order. Checkpoints, scoring and the report: tools/.
 """
-import functools
 import math
 import os
 import sys
@@ -24,10 +23,9 @@ from gpt import GPT, GPTConfig, autocast, configure_optimizers
 from student import Student, answer_match_loss, start_from_teacher
 from teacher import (SUBSETS, cached_states, extract_states, recall_heads, recall_loss, removal_smoothing,
                      removed_at, remove_cot, resets_at)
-from tools import ablate, ask, checkpoints, config, flops, report, speed
+from tools import ablate, ask, checkpoints, config, flops, gpt2, report, speed
 from tools.checkpoints import checkpoint, ckpt_path, finished, restore, resume, save, validate
 from tools.evaluate import accuracy
-from tools.gpt2 import from_pretrained
 from tools.report import fmt
 
 COMPILE = ('off', 'model', 'graphs')
@@ -67,6 +65,7 @@ class Config:
     recall_own: bool = False        # ... and its own token
     recall_weight: float = 1.0
     answer_match: float = 0.0       # > 0: the student's answer streams also learn the teacher's (a gradient for each summand)
+    emulator_answer: float = 0.0    # > 0: the emulator also learns from the frozen student's answer loss on its zh
     # stepwise internalization (Deng et al. 2024), the follow-up method, trained beside distillation
     internalize: bool = False       # run stage internalize in `all` too, and report it
     internalize_steps: int = 1000
@@ -134,13 +133,8 @@ def start(cfg, D, kind, seed):
     torch.manual_seed(seed)
     model = make(cfg, D, kind).to(D.device)
     if cfg.init_from:  # the GPT itself, or the one inside a student or an emulator
-        (model if isinstance(model, GPT) else model.gpt).load_state_dict(pretrained(cfg.init_from))
+        (model if isinstance(model, GPT) else model.gpt).load_state_dict(gpt2.state_dict(cfg.init_from))
     return model
-
-
-@functools.cache  # read once a run, however many models start from it
-def pretrained(name):
-    return from_pretrained(name).state_dict()
 
 
 def load(cfg, D, name):
@@ -346,14 +340,17 @@ def stage_emulator(cfg, D):
     if finished(cfg, D, 'emulator'):
         return
     models = {**load(cfg, D, 'teacher')[0], **load(cfg, D, 'student')[0]}
-    teacher = models['teacher'].requires_grad_(False)
+    teacher, student = models['teacher'].requires_grad_(False), models['student'].requires_grad_(False)
     emulator = from_teacher(cfg, D, 'emulator', teacher, cfg.seed + 3)
     tr, P, states = D.train['nocot'], D.T['input'], teacher_reader(cfg, D, teacher)
 
     def loss_fn(r):
         z, t = states(r)
         tokens = D.train['cot'].idx[r].gather(1, t)  # (B, L) the CoT token each layer reads
-        return emulator(tr.idx[r, :P], tr.sep1[r], z, tokens, mode='train')[1]
+        zh, loss = emulator(tr.idx[r, :P], tr.sep1[r], z, tokens, mode='train')
+        if cfg.emulator_answer:  # what the student needs of zh, beside how close zh is to z
+            loss = loss + cfg.emulator_answer * student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
+        return loss
 
     def evaluate():
         fvu = emulator_fvu(cfg, D, teacher, emulator)

@@ -1,5 +1,6 @@
 """OpenAI's GPT-2 weights for `--init_from`: downloaded once, read from .safetensors without
 extra packages, renamed to gpt.py's parameters."""
+import functools
 import json
 import math
 import os
@@ -25,6 +26,11 @@ def from_pretrained(name, cache_dir=None):
     model = GPT(GPTConfig(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=1024, vocab_size=50257))
     model.load_state_dict(from_gpt2_state_dict(read_safetensors(path)))
     return model
+
+
+@functools.cache  # read once a run, however many models start from it
+def state_dict(name):
+    return from_pretrained(name).state_dict()
 
 
 def from_gpt2_state_dict(sd):
