@@ -538,3 +538,16 @@ def test_internalize_stage_reports_its_row_and_resumes_after_a_kill(smoke_run, t
     assert p.returncode == 0, p.stderr[-2000:]
     assert '| implicit CoT (stepwise internalization) |' in (tmp_path / 'whole' / 'report.md').read_text()
     assert 'internalized' in json.loads((tmp_path / 'whole' / 'report.json').read_text())['results']
+
+
+@needs()
+def test_the_results_log_reads_a_report_and_a_stage_run(smoke_run, tmp_path):
+    import log_result
+    out, stdout = smoke_run
+    line = log_result.entry(json.loads((out / 'report.json').read_text()), note='n')
+    assert line['results']['implicit']['accuracy'] == json.loads((out / 'report.json').read_text())['results']['implicit']['accuracy']
+    assert len(line['fvu']) == 2 and line['note'] == 'n' and line['commit']
+    (tmp_path / 'log').write_text(stdout)
+    stage = log_result.stage_entry(str(out / 'emulator.pt'), 'python train.py X', str(tmp_path / 'log'))
+    assert stage['stage'] == 'emulator' and stage['command'] == 'python train.py X' and len(stage['fvu']) == 2
+    assert stage['accuracy_at_each_eval'] and all(0 <= a <= 1 for a in stage['accuracy_at_each_eval'])

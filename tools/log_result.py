@@ -1,11 +1,15 @@
 """Append one run's report to the results log (docs/results.jsonl), with the commit it ran.
 
     python tools/log_result.py out/report.json [--note="what the run asked"]
+    python tools/log_result.py DIR/STAGE.pt --command="python train.py ..." [--log=FILE] [--note=...]
 
+The second form logs a run of one stage from its finished checkpoint (its result and config),
+with the accuracy at each evaluation read from the stage's printed output (--log).
 One JSON object a line, never rewritten: the README and docs/ quote these lines.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,11 +17,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOG = os.path.join(ROOT, 'docs', 'results.jsonl')
 
 
+def commit():
+    git = lambda *a: subprocess.run(['git', *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return git('rev-parse', '--short', 'HEAD') + ('+dirty' if git('status', '--porcelain', '-uno') else '')
+
+
 def entry(report, note=''):
     """The fields a reader compares: what ran, where, and every stage's accuracy, digits, FVU."""
-    git = lambda *a: subprocess.run(['git', *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     cfg, stages = report['config'], report['stages']
-    return dict(commit=git('rev-parse', '--short', 'HEAD') + ('+dirty' if git('status', '--porcelain', '-uno') else ''),
+    return dict(commit=commit(),
                 command=report.get('command', ''), seed=cfg['seed'], task=cfg['task'], test=report['test'],
                 device=report['device'], wall_seconds=round(report['wall_seconds']), note=note,
                 results={k: {f: v for f, v in r.items() if f in ('accuracy', 'digits', 'train_seconds', 'ex_per_s_bs1')}
@@ -28,12 +36,34 @@ def entry(report, note=''):
                 steps={k: s.get('steps') for k, s in stages.items()})
 
 
+def stage_entry(path, command, log='', note=''):
+    """One stage's run: its checkpoint's result, the config keys that say what ran, and the
+    accuracy at each evaluation printed in `log` (a file of the run's output)."""
+    import torch
+    state = torch.load(path, map_location='cpu', weights_only=True)
+    if not state.get('done'):
+        sys.exit(f'error: {path} is not a finished stage')
+    cfg, result = state['config'], state['result']
+    history = []
+    if log:
+        with open(log) as f:
+            history = [float(m) for m in re.findall(r'accuracy ([0-9.]+) on', f.read())]
+    return dict(commit=commit(), command=command, seed=cfg['seed'], task=cfg['task'],
+                stage=os.path.basename(path).removesuffix('.pt'), shape=[cfg['n_layer'], cfg['n_embd']],
+                note=note, accuracy_at_each_eval=history,
+                **{k: v for k, v in result.items() if k in ('accuracy', 'digits', 'fvu', 'accuracy_before_coupling',
+                                                             'digits_before_coupling', 'train_seconds', 'steps')})
+
+
 def main(argv):
     if not argv or not os.path.isfile(argv[0]):
-        sys.exit(f'usage: python tools/log_result.py OUT_DIR/report.json [--note=TEXT] (got {argv})')
-    note = next((a.split('=', 1)[1] for a in argv[1:] if a.startswith('--note=')), '')
-    with open(argv[0]) as f:
-        line = json.dumps(entry(json.load(f), note))
+        sys.exit(f'usage: python tools/log_result.py OUT_DIR/report.json|DIR/STAGE.pt [--note=TEXT] (got {argv})')
+    flag = lambda k: next((a.split('=', 1)[1] for a in argv[1:] if a.startswith(f'--{k}=')), '')
+    if argv[0].endswith('.pt'):
+        line = json.dumps(stage_entry(argv[0], flag('command'), flag('log'), flag('note')))
+    else:
+        with open(argv[0]) as f:
+            line = json.dumps(entry(json.load(f), flag('note')))
     with open(LOG, 'a') as f:
         f.write(line + '\n')
     print(line)
