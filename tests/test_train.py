@@ -56,9 +56,12 @@ def test_all_runs_every_stage_and_writes_the_report(smoke_run):
     assert report['wall_seconds'] > 0 and report['device'].startswith('cpu')
     for method in ('nocot', 'explicit', 'implicit'):
         r = report['results'][method]
-        assert set(r) >= {'accuracy', 'ex_per_s_bs1', 'ex_per_s_batch', 'train_seconds'}
+        assert set(r) >= {'accuracy', 'ex_per_s_bs1', 'ex_per_s_batch', 'train_seconds', 'train_flops'}
         assert 0 <= r['accuracy'] <= 1 and r['ex_per_s_bs1'] > 0
     assert report['stages']['nocot_full']['steps'] > report['stages']['nocot']['steps']
+    flops = {k: r['train_flops'] for k, r in report['results'].items()}
+    assert flops['implicit'] > flops['explicit'] > 0  # the pipeline includes its teacher
+    assert abs(flops['nocot_full_compute'] / flops['implicit'] - 1) < 0.1  # nocot_full's budget: the pipeline's
     assert '| implicit CoT' in (out / 'report.md').read_text()
     assert 'ms/step' in stdout and 'tok/s' in stdout and 'mistake:' in stdout
 

@@ -47,6 +47,18 @@ def costs(cfg, D, make):
                                                        emu if cfg.freeze_emulator else [])))
 
 
+def method_flops(cfg, D, make, stages):
+    """Approximate training FLOPs behind each way of answering: each stage's steps x its cost per
+    step, the teacher included wherever it is needed, and the teacher-state caches for implicit
+    CoT. stages: name -> the finished stage's result. Internalization's is an upper bound."""
+    cost = costs(cfg, D, make)
+    fl = lambda s: cost[s.removesuffix('_full')][1] * cfg.batch_size * stages[s]['steps'] if s in stages else 0
+    cache = 2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot'])  # student and emulator, once each
+    return dict(nocot=fl('nocot'), nocot_full_compute=fl('nocot_full'), explicit=fl('teacher'),
+                implicit=sum(fl(s) for s in ('teacher', 'student', 'emulator', 'couple')) + cache,
+                internalized=fl('teacher') + fl('internalize'))
+
+
 # (name, steps, FLOPs per step) of each stage this command will train, in order
 PLAN = []
 

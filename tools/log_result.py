@@ -1,10 +1,11 @@
 """Append one run's report to the results log (docs/results.jsonl), with the commit it ran.
 
     python tools/log_result.py out/report.json [--note="what the run asked"]
-    python tools/log_result.py DIR/STAGE.pt --command="python train.py ..." [--log=FILE] [--note=...]
+    python tools/log_result.py DIR/STAGE.pt --command="python train.py ..." [--log=FILE] [--note=...] [--commit=C]
 
 The second form logs a run of one stage from its finished checkpoint (its result and config),
-with the accuracy at each evaluation read from the stage's printed output (--log).
+with the accuracy at each evaluation read from the stage's printed output (--log); --commit: the
+commit it ran at, when not this checkout's.
 One JSON object a line, never rewritten: the README and docs/ quote these lines.
 """
 import json
@@ -28,7 +29,7 @@ def entry(report, note=''):
     return dict(commit=commit(),
                 command=report.get('command', ''), seed=cfg['seed'], task=cfg['task'], test=report['test'],
                 device=report['device'], wall_seconds=round(report['wall_seconds']), note=note,
-                results={k: {f: v for f, v in r.items() if f in ('accuracy', 'digits', 'train_seconds', 'ex_per_s_bs1')}
+                results={k: {f: v for f, v in r.items() if f in ('accuracy', 'digits', 'train_seconds', 'train_flops', 'ex_per_s_bs1')}
                          for k, r in report['results'].items()},
                 student=stages['student'].get('accuracy'), student_digits=stages['student'].get('digits'),
                 before_coupling=stages['emulator'].get('accuracy_before_coupling'),
@@ -36,7 +37,7 @@ def entry(report, note=''):
                 steps={k: s.get('steps') for k, s in stages.items()})
 
 
-def stage_entry(path, command, log='', note=''):
+def stage_entry(path, command, log='', note='', ran_at=''):
     """One stage's run: its checkpoint's result, the config keys that say what ran, and the
     accuracy at each evaluation printed in `log` (a file of the run's output)."""
     import torch
@@ -48,7 +49,7 @@ def stage_entry(path, command, log='', note=''):
     if log:
         with open(log) as f:
             history = [float(m) for m in re.findall(r'accuracy ([0-9.]+) on', f.read())]
-    return dict(commit=commit(), command=command, seed=cfg['seed'], task=cfg['task'],
+    return dict(commit=ran_at or commit(), command=command, seed=cfg['seed'], task=cfg['task'],
                 stage=os.path.basename(path).removesuffix('.pt'), shape=[cfg['n_layer'], cfg['n_embd']],
                 note=note, accuracy_at_each_eval=history,
                 **{k: v for k, v in result.items() if k in ('accuracy', 'digits', 'fvu', 'accuracy_before_coupling',
@@ -60,7 +61,7 @@ def main(argv):
         sys.exit(f'usage: python tools/log_result.py OUT_DIR/report.json|DIR/STAGE.pt [--note=TEXT] (got {argv})')
     flag = lambda k: next((a.split('=', 1)[1] for a in argv[1:] if a.startswith(f'--{k}=')), '')
     if argv[0].endswith('.pt'):
-        line = json.dumps(stage_entry(argv[0], flag('command'), flag('log'), flag('note')))
+        line = json.dumps(stage_entry(argv[0], flag('command'), flag('log'), flag('note'), flag('commit')))
     else:
         with open(argv[0]) as f:
             line = json.dumps(entry(json.load(f), flag('note')))

@@ -9,6 +9,7 @@ import torch
 
 import data
 from teacher import grid_cells
+from tools import flops
 from tools.evaluate import accuracy
 from tools.speed import speeds
 
@@ -27,7 +28,7 @@ def run(T, cfg, D, t_start):
     gens = {method: every[method] for method, _ in methods}
     accs = {method: accuracy(cfg, D, method, gens[method]) for method in gens}
     timing = speeds(cfg, D, gens)
-    results = {}
+    results, work = {}, flops.method_flops(cfg, D, T.make, stages)
     for method, stage in methods:
         acc, (bs1, batch) = accs[method], timing[method]
         train_s = stages[stage]['train_seconds']
@@ -35,11 +36,13 @@ def run(T, cfg, D, t_start):
             train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
         if method == 'internalized':  # and internalization its teacher
             train_s += stages['teacher']['train_seconds']
-        results[method] = dict(acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s)
+        results[method] = dict(acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s,
+                               train_flops=work[method])
         print(f'{method:8s} {bs1:8.1f} ex/s at batch 1, {batch:8.1f} ex/s at batch {cfg.eval_batch_size}')
     if cfg.nocot_full:
         results['nocot_full_compute'] = dict(accuracy=stages['nocot_full']['accuracy'],
-                                             train_seconds=stages['nocot_full']['train_seconds'])
+                                             train_seconds=stages['nocot_full']['train_seconds'],
+                                             train_flops=work['nocot_full_compute'])
     write_report(cfg, D, results, stages, time.time() - t_start, diagonal_picture(cfg, D, stages['emulator']['fvu']))
 
 
@@ -84,18 +87,20 @@ def write_report(cfg, D, results, stages, wall, diagonal):
             ('explicit CoT (teacher)', 'explicit'), ('implicit CoT (emulator + student)', 'implicit'),
             ('implicit CoT (stepwise internalization)', 'internalized')]
     lines = [f'# {cfg.task}: {report["test"]}', '', f'device: {report["device"]}; wall time of this command {wall:.0f} s', '',
-             '| method | accuracy | per digit | ex/s, batch 1 | ex/s, batch | train s |', '|---|---|---|---|---|---|']
+             '| method | accuracy | per digit | ex/s, batch 1 | ex/s, batch | train s | train FLOPs |',
+             '|---|---|---|---|---|---|---|']
     for label, key in rows:
         if key in results:
             r = results[key]
             speed = lambda k: f'{r[k]:.1f}' if k in r else '-'
             lines.append(f'| {label} | {r["accuracy"]:.3f} | {digits(r.get("digits"))} | {speed("ex_per_s_bs1")} | '
-                         f'{speed("ex_per_s_batch")} | {r["train_seconds"]:.0f} |')
+                         f'{speed("ex_per_s_batch")} | {r["train_seconds"]:.0f} | {r.get("train_flops", 0):.1e} |')
     if not cfg.nocot_full:
-        lines.append('| no-CoT (whole pipeline compute) | not trained: add --nocot_full=true | | | | |')
+        lines.append('| no-CoT (whole pipeline compute) | not trained: add --nocot_full=true | | | | | |')
     bs1 = {k: results[k]['ex_per_s_bs1'] for k in ('nocot', 'explicit', 'implicit')}
     lines += ['', f'At batch 1 implicit CoT answered {bs1["implicit"] / bs1["explicit"]:.2f}x as fast as explicit CoT '
-              f'and at {bs1["implicit"] / bs1["nocot"]:.2f}x no-CoT\'s speed (measured in turns, this run).']
+              f'and at {bs1["implicit"] / bs1["nocot"]:.2f}x no-CoT\'s speed (measured in turns, this run). Train s and '
+              'FLOPs count every stage a method needs, the teacher included (internalization: an upper bound).']
     lines += ['', f'mind-reading student (teacher states): {stages["student"]["accuracy"]:.3f} '
               f'({digits(stages["student"].get("digits"))}); emulator + student before coupling: '
               f'{stages["emulator"]["accuracy_before_coupling"]:.3f} ({digits(stages["emulator"].get("digits_before_coupling"))}); '
