@@ -20,7 +20,7 @@ LOG = os.path.join(ROOT, 'docs', 'results.jsonl')
 
 def commit():
     git = lambda *a: subprocess.run(['git', *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return git('rev-parse', '--short', 'HEAD') + ('+dirty' if git('status', '--porcelain', '-uno') else '')
+    return git('rev-parse', '--short', 'HEAD') + ('+dirty' if git('status', '--porcelain', '-uno', '--', '.', ':!docs/results.jsonl') else '')
 
 
 def entry(report, note=''):
