@@ -3,7 +3,7 @@ import torch
 import probe_emulator
 import train
 import data
-from conftest import ROOT
+from conftest import ROOT, needs
 
 
 def test_three_tells_the_teachers_encoding_from_another_and_from_none():
@@ -21,6 +21,7 @@ def test_three_tells_the_teachers_encoding_from_another_and_from_none():
     assert probe_emulator.three(x, torch.full_like(y, -1), x, xt, yt, xt, 10) is None  # no targets
 
 
+@needs('attention', 'hook', 'diagonal', 'emulator_step')
 def test_states_pairs_z_and_zh_with_tokens_and_answer_digits():
     cfg = train.parse_config([f'{ROOT}/config/smoke.py', '--task=mult2x2'])
     D = data.Data(cfg, torch.device('cpu'))
