@@ -84,18 +84,18 @@ class Emulator(nn.Module):
             loss = 0.5 * ((zh - z) ** 2).sum(-1).sum(-1).mean() + 0.01 * torch.stack(aux).sum()
         return zh, loss
 
-
     def read_slots(self, idx, sep1, z=None):
-        """An option, not in the paper: L learned inputs after sep1, and zh_l = mlp_l([h_l; m]) read
-        from the last block at the l-th, so every zh_l gets the whole depth, where the paper's
-        zh_l gets l blocks (on 4x4 its layer 7 stalled: docs/emulator_4x4.md)."""
+        """An option, not in the paper: zh_l = mlp_l([h_l; m]) read after the last block at the l-th of
+        L learned inputs after sep1, so every zh_l gets the whole depth (the paper's: l blocks)."""
         L, C = self.slots.shape
-        pos = (sep1[:, None] + 1 + torch.arange(L, device=idx.device))[..., None].expand(-1, -1, C)  # (B, L, C)
-        add = lambda l, x: x if l else x + torch.zeros_like(x).scatter(1, pos, self.slots.expand(len(idx), -1, -1).to(x.dtype))
-        x, _ = self.gpt.body(torch.cat([idx, idx[:, :1].expand(-1, L)], 1), hook=add)  # room for the slots
-        h = self.gpt.transformer.ln_f(x).gather(1, pos)                    # (B, L, C)
-        m = self.m.expand(len(idx), L, -1).to(h.dtype)
-        zh = torch.stack([self.mlps[l](torch.cat([h[:, l], m[:, l]], -1)) for l in range(L)], 1).float()
+        at = sep1[:, None] + 1 + torch.arange(L, device=idx.device)      # (B, L) the slots' positions
+        fill = idx[:, :1].expand(-1, L)                                     # any fixed token: the slots' own
+        idx = torch.cat([idx, fill], 1).scatter(1, at, fill)                # nothing after sep1 leaks into zh
+        pos, slots = at[..., None].expand(-1, -1, C), self.slots.expand(len(idx), -1, -1)  # (B, L, C) each
+        x, _ = self.gpt.body(idx, hook=lambda l, x: x if l else x + torch.zeros_like(x).scatter(1, pos, slots.to(x.dtype)))
+        h = self.gpt.transformer.ln_f(x).gather(1, pos)                    # (B, L, C) after the last block
+        m = self.m.expand(len(idx), -1).to(h.dtype)                         # (B, C)
+        zh = torch.stack([self.mlps[l](torch.cat([h[:, l], m], -1)) for l in range(L)], 1).float()
         return zh, None if z is None else 0.5 * ((zh - z) ** 2).sum(-1).sum(-1).mean()
 
 

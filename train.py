@@ -65,7 +65,6 @@ class Config:
     recall_own: bool = False        # ... and its own token
     recall_weight: float = 1.0
     answer_match: float = 0.0       # > 0: the student's answer streams also learn the teacher's (a gradient for each summand)
-    emulator_answer: float = 0.0    # > 0: the emulator also learns from the frozen student's answer loss on its zh
     emulator_slots: bool = False    # the emulator reads every zh_l after all its blocks (emulator.read_slots)
     # stepwise internalization (Deng et al. 2024), the follow-up method, trained beside distillation
     internalize: bool = False       # run stage internalize in `all` too, and report it
@@ -234,8 +233,7 @@ def generators(cfg, D, models):
     eos = None if cfg.compile == 'graphs' else D.vocab.eos  # on any device, so the CPU tests it
     n_nocot = D.T['nocot'] - D.T['input'] + 1
     n_cot = D.T['cot'] - D.T['input'] + 1
-    cot, nocot = D.test['cot'], D.test['nocot']
-    g = {}
+    nocot, g = D.test['nocot'], {}
     if 'nocot' in models:
         g['nocot'] = lambda P, rows: models['nocot'].generate(P, n_nocot, stop_token=eos)
     if 'teacher' in models:
@@ -244,8 +242,7 @@ def generators(cfg, D, models):
         g['internalized'] = lambda P, rows: models['internalize'].generate(P, n_cot, stop_token=eos, stops=2)
     if 'teacher' in models and 'student' in models:
         def mindread(P, rows):
-            z, _ = extract_states(models['teacher'], cot.idx[rows], cot.sep1[rows], cot.sep2[rows],
-                                  cfg.subset, cfg.stride)
+            z, _ = teacher_states(cfg, D, models['teacher'], rows, 'test')
             return models['student'].generate(P, nocot.sep1[rows], z, n_nocot, eos)
         g['mindread'] = mindread
     if 'emulator' in models and 'student' in models:
@@ -285,9 +282,8 @@ def stage_teacher(cfg, D):
     def loss_fn(r):
         _, loss, hiddens = model(tr.idx[r], tr.labels[r])
         if 'recall' in models:
-            loss = loss + cfg.recall_weight * recall_loss(models['recall'], hiddens, tr.idx[r], tr.sep1[r],
-                                                          tr.sep2[r], cfg.subset, cfg.stride, cfg.recall_ahead,
-                                                          cfg.recall_own)
+            loss = loss + cfg.recall_weight * recall_loss(models['recall'], hiddens, tr.idx[r], tr.sep1[r], tr.sep2[r],
+                                                          cfg.subset, cfg.stride, cfg.recall_ahead, cfg.recall_own)
         return loss
     evaluate = lambda: accuracy(cfg, D, 'teacher', generators(cfg, D, {'teacher': model})['explicit'])
     train(cfg, D, 'teacher', models, loss_fn, cfg.teacher_steps, evaluate, keep={'teacher': model})
@@ -342,17 +338,14 @@ def stage_emulator(cfg, D):
     if finished(cfg, D, 'emulator'):
         return
     models = {**load(cfg, D, 'teacher')[0], **load(cfg, D, 'student')[0]}
-    teacher, student = models['teacher'].requires_grad_(False), models['student'].requires_grad_(False)
+    teacher = models['teacher'].requires_grad_(False)
     emulator = from_teacher(cfg, D, 'emulator', teacher, cfg.seed + 3)
     tr, P, states = D.train['nocot'], D.T['input'], teacher_reader(cfg, D, teacher)
 
     def loss_fn(r):
         z, t = states(r)
         tokens = D.train['cot'].idx[r].gather(1, t)  # (B, L) the CoT token each layer reads
-        zh, loss = emulator(tr.idx[r, :P], tr.sep1[r], z, tokens, mode='train')
-        if cfg.emulator_answer:  # what the student needs of zh, beside how close zh is to z
-            loss = loss + cfg.emulator_answer * student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
-        return loss
+        return emulator(tr.idx[r, :P], tr.sep1[r], z, tokens, mode='train')[1]
 
     def evaluate():
         fvu = emulator_fvu(cfg, D, teacher, emulator)

@@ -131,25 +131,6 @@ def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke
         assert student_h[0].shape[1] == D.T['nocot'] and teacher_h[0].shape[1] == D.T['cot'] and J == D.T['answer']
 
 
-@needs()  # the smoke run's teacher and student: every block
-def test_emulator_answer_trains_the_emulator_through_the_frozen_student(smoke_run, tmp_path):
-    out, _ = smoke_run
-    for name in ('teacher', 'student'):
-        shutil.copy(out / f'{name}.pt', tmp_path)
-    losses = {}
-    for w in (0.0, 1.0):
-        cfg = train.parse_config([SMOKE, f'--emulator_answer={w}', f'--out_dir={tmp_path / str(w)}'])
-        shutil.copytree(tmp_path, cfg.out_dir, ignore=shutil.ignore_patterns('0.0', '1.0'))
-        D = data.Data(cfg, torch.device('cpu'))
-        with contextlib.redirect_stdout(io.StringIO()):
-            train.stage_emulator(cfg, D)
-        losses[w] = train.checkpoint(cfg, D, 'emulator')['result']['final_loss']
-        before = torch.load(out / 'student.pt', weights_only=True)['models']['student']
-        after = train.load(cfg, D, 'student')[0]['student'].state_dict()
-        assert all(torch.equal(before[k], after[k]) for k in before)  # the student only reads
-    assert losses[1.0] > losses[0.0]  # the answer loss is added to the state loss
-
-
 @needs()  # the smoke run's teacher: every block
 def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
     out, _ = smoke_run

@@ -36,12 +36,11 @@ def costs(cfg, D, make):
     emu = [(emulator, T['input'] + cfg.emulator_slots * cfg.n_layer)]  # slots: L more positions
     read = [] if cfg.cache_states else [(gpt, T['cot'])]  # the frozen teacher's forward, every step
     match = [(gpt, T['cot'])] if cfg.answer_match else []  # the student's answer_match: another teacher forward
-    answer = [(student, T['nocot'])] if cfg.emulator_answer else []  # emulator_answer: through the student and back
     return dict(nocot=(T['nocot'], flops([(gpt, T['nocot'])])),
                 teacher=(T['cot'], flops([(gpt, T['cot'])])),
                 internalize=(T['cot'], flops([(gpt, T['cot'])])),  # at most: rows shrink as k grows
                 student=(T['nocot'], flops([(student, T['nocot'])], read + match)),
-                emulator=(T['input'], flops(emu + answer, read)),
+                emulator=(T['input'], flops(emu, read)),
                 cache=(T['cot'], flops([], [(gpt, T['cot'])])),  # per training example, once a stage
                 couple=(T['nocot'] + T['input'], flops([(student, T['nocot'])] + ([] if cfg.freeze_emulator else emu),
                                                        emu if cfg.freeze_emulator else [])))
