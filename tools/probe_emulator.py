@@ -8,7 +8,9 @@ what the answer is made of (issue: the emulator with FVU <= 0.095 still broke a 
 
     python tools/probe_emulator.py CONFIG [--key=value ...]           (FROM=couple: coupling's emulator)
 
-Reads out_dir/teacher.pt and out_dir/emulator.pt (or couple.pt); writes out_dir/probe_emulator.json.
+Reads out_dir/teacher.pt and out_dir/emulator.pt (or couple.pt), and with out_dir/student.pt also
+scores emulator + that student (so an emulator copied beside another student is judged with it);
+writes out_dir/probe_emulator.json.
 """
 import json
 import os
@@ -20,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import data  # noqa: E402
 import train  # noqa: E402
 from emulator import fvu  # noqa: E402
-from tools import config  # noqa: E402
+from tools import config, evaluate  # noqa: E402
 from probe_cells import OFFSETS, cells, fit, score  # noqa: E402
 
 
@@ -71,6 +73,9 @@ def main(argv):
         s = three(z.flatten(1), dig[:, k], zh.flatten(1), zt.flatten(1), digt[:, k], zht.flatten(1), 10)
         out['digits'].append(s)
         print(f'{k:5d}          {show(s)}', flush=True)
+    if os.path.isfile(os.path.join(cfg.out_dir, 'student.pt')):  # what the answer gets of it, with this student
+        models = {'emulator': emulator, **train.load(cfg, D, 'student')[0]}
+        out['with_student'] = evaluate.accuracy(cfg, D, 'implicit', train.generators(cfg, D, models)['implicit'])
     with open(os.path.join(cfg.out_dir, 'probe_emulator.json'), 'w') as f:
         json.dump(out, f, indent=1)
 
