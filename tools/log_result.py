@@ -2,6 +2,7 @@
 
     python tools/log_result.py out/report.json [--note="what the run asked"]
     python tools/log_result.py DIR/STAGE.pt --command="python train.py ..." [--log=FILE] [--note=...] [--commit=C]
+    python tools/log_result.py DIR/probe_emulator.json --command="python tools/probe_emulator.py ..." [...]
 
 The second form logs a run of one stage from its finished checkpoint (its result and config),
 with the accuracy at each evaluation read from the stage's printed output (--log); --commit: the
@@ -62,6 +63,10 @@ def main(argv):
     flag = lambda k: next((a.split('=', 1)[1] for a in argv[1:] if a.startswith(f'--{k}=')), '')
     if argv[0].endswith('.pt'):
         line = json.dumps(stage_entry(argv[0], flag('command'), flag('log'), flag('note'), flag('commit')))
+    elif argv[0].endswith('probe_emulator.json'):  # tools/probe_emulator.py's output, as it wrote it
+        with open(argv[0]) as f:
+            line = json.dumps(dict(commit=flag('commit') or commit(), command=flag('command'), note=flag('note'),
+                                   probe_emulator=json.load(f)))
     else:
         with open(argv[0]) as f:
             line = json.dumps(entry(json.load(f), flag('note')))
