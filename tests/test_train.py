@@ -488,6 +488,16 @@ def test_checkpoints_describe_themselves(smoke_run, tmp_path):
           'nocot.pt does not fit this config: it was trained with n_embd=16, this run has n_embd=32')
 
 
+@needs()  # the smoke run's teacher: every block
+def test_eval_on_a_folder_takes_the_emulators_kind_from_it(smoke_run, tmp_path):
+    out, _ = smoke_run
+    state = torch.load(out / 'teacher.pt', weights_only=True)
+    state['config']['emulator_slots'] = True
+    torch.save(state, tmp_path / 'teacher.pt')
+    cfg = train.parse_config([f'--out_dir={tmp_path}'])
+    assert train.parse_config([f'--out_dir={tmp_path}'], base=train.checkpoints.trained_config(cfg)).emulator_slots
+
+
 def test_ablate_variants_picks_rows():
     cfg = train.parse_config([SMOKE, '--recall=1', '--variants=diagonal,no_recall'])
     assert [a[0] for a in ablate.ablations(cfg)] == ['diagonal', 'no_recall']
