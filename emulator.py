@@ -16,18 +16,17 @@ MODES = ('train', 'argmax', 'soft')
 
 class Emulator(nn.Module):
 
-    def __init__(self, config, mixture_size=0, use_lstm=True, slots=False):
+    def __init__(self, config, mixture_size=0, use_lstm=True):
         super().__init__()
         C, L = config.n_embd, config.n_layer
         self.gpt = GPT(config)
-        self.slots = nn.Parameter(torch.randn(L, C) * 0.02) if slots else None  # (L, C) see read_slots
         self.mlps = nn.ModuleList(mlp(2 * C, C) for _ in range(L))
         if mixture_size:
             self.mixture = nn.Embedding(mixture_size, C)  # E: one row per token
         else:
             self.m = nn.Parameter(torch.randn(C) * 0.02)  # a single component
-        self.use_lstm = use_lstm and not slots
-        if self.use_lstm:
+        self.use_lstm = use_lstm
+        if use_lstm:
             self.lstm = nn.LSTMCell(C, C)
             self.key = nn.Linear(C, C, bias=False)
             self.out = nn.Linear(2 * C, C)
@@ -48,8 +47,6 @@ class Emulator(nn.Module):
         """idx (B, T) any prefix holding ` {input} {eos}`; z (B, L, C) the targets and tokens
         (B, L) the CoT tokens at t_l, when training. Returns zh (B, L, C) and the loss."""
         assert mode in MODES, mode
-        if self.slots is not None:
-            return self.read_slots(idx, sep1, z)
         B, C = idx.size(0), self.gpt.config.n_embd
         rows = torch.arange(B, device=idx.device)
         zh, outs, aux = [], [], []
@@ -83,20 +80,6 @@ class Emulator(nn.Module):
         if z is not None:
             loss = 0.5 * ((zh - z) ** 2).sum(-1).sum(-1).mean() + 0.01 * torch.stack(aux).sum()
         return zh, loss
-
-    def read_slots(self, idx, sep1, z=None):
-        """An option, not in the paper: zh_l = mlp_l([h_l; m]) read after the last block at the l-th of
-        L learned inputs after sep1, so every zh_l gets the whole depth (the paper's: l blocks)."""
-        L, C = self.slots.shape
-        at = sep1[:, None] + 1 + torch.arange(L, device=idx.device)      # (B, L) the slots' positions
-        fill = idx[:, :1].expand(-1, L)                                     # any fixed token: the slots' own
-        idx = torch.cat([idx, fill], 1).scatter(1, at, fill)                # nothing after sep1 leaks into zh
-        pos, slots = at[..., None].expand(-1, -1, C), self.slots.expand(len(idx), -1, -1)  # (B, L, C) each
-        x, _ = self.gpt.body(idx, hook=lambda l, x: x if l else x + torch.zeros_like(x).scatter(1, pos, slots.to(x.dtype)))
-        h = self.gpt.transformer.ln_f(x).gather(1, pos)                    # (B, L, C) after the last block
-        m = self.m.expand(len(idx), -1).to(h.dtype)                         # (B, C)
-        zh = torch.stack([self.mlps[l](torch.cat([h[:, l], m], -1)) for l in range(L)], 1).float()
-        return zh, None if z is None else 0.5 * ((zh - z) ** 2).sum(-1).sum(-1).mean()
 
 
 def fvu(zh, z):

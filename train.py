@@ -65,7 +65,6 @@ class Config:
     recall_own: bool = False        # ... and its own token
     recall_weight: float = 1.0
     answer_match: float = 0.0       # > 0: the student's answer streams also learn the teacher's (a gradient for each summand)
-    emulator_slots: bool = False    # the emulator reads every zh_l after all its blocks (emulator.read_slots)
     # stepwise internalization (Deng et al. 2024), the follow-up method, trained beside distillation
     internalize: bool = False       # run stage internalize in `all` too, and report it
     internalize_steps: int = 1000
@@ -120,8 +119,7 @@ def make(cfg, D, kind):
     elif kind == 'student':
         model = Student(gc)
     else:
-        model = Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm,
-                         slots=cfg.emulator_slots)
+        model = Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
     if cfg.compile != 'off':  # forward (training, the emulator's pass) as one graph; decoding stays eager
         # 'graphs' replays each step's kernels as CUDA graphs: at 12 x 256 the host, not the GPU,
         # sets the pace, and this halved the teacher's step on an H100 (docs/gpu_runs.md)

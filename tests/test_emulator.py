@@ -72,17 +72,3 @@ def test_mixture_modes():
     m_arg, _ = emu.component(c.detach(), None, 'argmax')
     assert m.shape == m_arg.shape == (4, 8)
 
-
-@needs('attention', 'hook')
-def test_slots_read_every_zh_after_the_last_block_and_nothing_after_sep1():
-    idx, sep1, z = batch()
-    sep1 = torch.tensor([5, 3, 5, 2])                       # rows 1 and 3: tokens after sep1 in idx
-    emu = Emulator(CFG, slots=True)
-    zh, loss = emu(idx, sep1, z, mode='train')
-    assert zh.shape == (4, 4, 8) and not hasattr(emu, 'lstm')
-    torch.testing.assert_close(loss, 0.5 * ((zh - z) ** 2).sum((1, 2)).mean())
-    other = idx.clone()
-    other[1, 4:], other[3, 3:] = 0, 1                       # what follows sep1 (e.g. the answer) changes
-    torch.testing.assert_close(emu(other, sep1)[0], zh)
-    loss.backward()
-    assert emu.slots.grad.abs().sum() > 0 and emu.gpt.transformer.h[-1].mlp.c_fc.weight.grad.abs().sum() > 0

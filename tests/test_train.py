@@ -492,10 +492,10 @@ def test_checkpoints_describe_themselves(smoke_run, tmp_path):
 def test_eval_on_a_folder_takes_the_emulators_kind_from_it(smoke_run, tmp_path):
     out, _ = smoke_run
     state = torch.load(out / 'teacher.pt', weights_only=True)
-    state['config']['emulator_slots'] = True
+    state['config']['use_lstm'] = False
     torch.save(state, tmp_path / 'teacher.pt')
     cfg = train.parse_config([f'--out_dir={tmp_path}'])
-    assert train.parse_config([f'--out_dir={tmp_path}'], base=train.checkpoints.trained_config(cfg)).emulator_slots
+    assert not train.parse_config([f'--out_dir={tmp_path}'], base=train.checkpoints.trained_config(cfg)).use_lstm
 
 
 def test_ablate_variants_picks_rows():

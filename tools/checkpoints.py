@@ -11,7 +11,7 @@ import torch
 SHAPE = ('task', 'train_file', 'n_layer', 'n_head', 'n_embd', 'init_from')
 # what --stage=eval and ask take from a folder's checkpoints unless given: how the models were trained
 TRAINED = ('task', 'train_size', 'test_size', 'train_file', 'test_file', 'seed', 'n_layer', 'n_head', 'n_embd',
-           'subset', 'stride', 'mixture', 'use_lstm', 'emulator_slots', 'init_from', 'nocot_full', 'batch_size') + tuple(
+           'subset', 'stride', 'mixture', 'use_lstm', 'init_from', 'nocot_full', 'batch_size') + tuple(
            f'{s}_steps' for s in ('nocot', 'teacher', 'student', 'emulator', 'couple'))
 
 

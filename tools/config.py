@@ -69,8 +69,6 @@ def check(cfg, Config, choices, positive):
             error(f'{f.name} must be at least 1, got {value}')
         if f.type in (int, float) and value < 0:
             error(f'{f.name} must not be negative, got {value}')
-    if cfg.emulator_slots and cfg.mixture:
-        error('emulator_slots has one mixture component: it needs mixture=false')
     if cfg.n_embd % cfg.n_head:
         error(f'n_embd ({cfg.n_embd}) must be a multiple of n_head ({cfg.n_head})')
     if os.path.exists(cfg.out_dir) and not os.path.isdir(cfg.out_dir):

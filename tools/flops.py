@@ -33,7 +33,7 @@ def costs(cfg, D, make):
     with torch.device('meta'):  # shapes only, no memory
         gpt, student, emulator = make(cfg, D, 'teacher'), make(cfg, D, 'student'), make(cfg, D, 'emulator')
     T = D.T
-    emu = [(emulator, T['input'] + cfg.emulator_slots * cfg.n_layer)]  # slots: L more positions
+    emu = [(emulator, T['input'])]
     read = [] if cfg.cache_states else [(gpt, T['cot'])]  # the frozen teacher's forward, every step
     match = [(gpt, T['cot'])] if cfg.answer_match else []  # the student's answer_match: another teacher forward
     return dict(nocot=(T['nocot'], flops([(gpt, T['nocot'])])),
