@@ -15,14 +15,23 @@ def flops(trained, frozen=()):
     return sum(6 * n_params(m) * T for m, T in trained) + sum(2 * n_params(m) * T for m, T in frozen)
 
 
+PIPELINE = ('teacher', 'student', 'emulator', 'couple')  # the stages implicit CoT needs
+
+
+def per_row(cfg, D, cost, steps):
+    """The pipeline's training FLOPs at `steps` (stage -> steps) per row of a batch: each stage's
+    cost per example x steps, and the teacher-state caches of the student and the emulator."""
+    return sum(cost[s][1] * steps[s] for s in PIPELINE) + \
+        2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot']) / cfg.batch_size
+
+
 def nocot_runs(cfg, D, make):
     """[(name, steps)] of the no-CoT models: the per-stage budget and, with nocot_full, the
     training FLOPs of teacher + student + emulator + coupling."""
     runs = [('nocot', cfg.nocot_steps)]
     if cfg.nocot_full:
         cost = costs(cfg, D, make)
-        pipeline = sum(cost[s][1] * getattr(cfg, f'{s}_steps') for s in ('teacher', 'student', 'emulator', 'couple'))
-        pipeline += 2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot']) / cfg.batch_size  # student, emulator
+        pipeline = per_row(cfg, D, cost, {s: getattr(cfg, f'{s}_steps') for s in PIPELINE})
         runs.append(('nocot_full', math.ceil(pipeline / cost['nocot'][1])))
     return runs
 
@@ -52,9 +61,8 @@ def method_flops(cfg, D, make, stages):
     CoT. stages: name -> the finished stage's result. Internalization's is an upper bound."""
     cost = costs(cfg, D, make)
     fl = lambda s: cost[s.removesuffix('_full')][1] * cfg.batch_size * stages[s]['steps'] if s in stages else 0
-    cache = 2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot'])  # student and emulator, once each
     return dict(nocot=fl('nocot'), nocot_full_compute=fl('nocot_full'), explicit=fl('teacher'),
-                implicit=sum(fl(s) for s in ('teacher', 'student', 'emulator', 'couple')) + cache,
+                implicit=cfg.batch_size * per_row(cfg, D, cost, {s: stages[s]['steps'] for s in PIPELINE}),
                 internalized=fl('teacher') + fl('internalize'))
 
 

@@ -19,9 +19,10 @@ def run(T, cfg, D, t_start):
     the same device, and the report. T: train.py's module (its checkpoints and generators)."""
     names = ('nocot',) + ('nocot_full',) * cfg.nocot_full + ('teacher', 'student', 'emulator', 'couple') + \
         ('internalize',) * cfg.internalize
-    stages = {name: T.load(cfg, D, name)[1] for name in names}
-    models = {**T.load(cfg, D, 'nocot')[0], **T.load(cfg, D, 'teacher')[0], **T.load(cfg, D, 'couple')[0],
-              **(T.load(cfg, D, 'internalize')[0] if cfg.internalize else {})}
+    loaded = {name: T.load(cfg, D, name) for name in names}  # each checkpoint read once
+    stages = {name: result for name, (_, result) in loaded.items()}
+    models = {k: m for name in ('nocot', 'teacher', 'couple', 'internalize') if name in loaded
+              for k, m in loaded[name][0].items()}
     methods = (('nocot', 'nocot'), ('explicit', 'teacher'), ('implicit', 'couple')) + \
         (('internalized', 'internalize'),) * cfg.internalize
     every = T.generators(cfg, D, models)  # mind-reading too, which the table leaves out
@@ -33,7 +34,7 @@ def run(T, cfg, D, t_start):
         acc, (bs1, batch) = accs[method], timing[method]
         train_s = stages[stage]['train_seconds']
         if method == 'implicit':  # implicit CoT needs the whole pipeline
-            train_s = sum(stages[s]['train_seconds'] for s in ('teacher', 'student', 'emulator', 'couple'))
+            train_s = sum(stages[s]['train_seconds'] for s in flops.PIPELINE)
         if method == 'internalized':  # and internalization its teacher
             train_s += stages['teacher']['train_seconds']
         results[method] = dict(acc, ex_per_s_bs1=bs1, ex_per_s_batch=batch, train_seconds=train_s,
