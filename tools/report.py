@@ -17,8 +17,7 @@ from tools.speed import speeds
 def run(T, cfg, D, t_start):
     """Stage eval: accuracy and speed of no-CoT, explicit and implicit CoT (and internalization), on
     the same device, and the report. T: train.py's module (its checkpoints and generators)."""
-    names = ('nocot',) + ('nocot_full',) * cfg.nocot_full + ('teacher', 'student', 'emulator', 'couple') + \
-        ('internalize',) * cfg.internalize
+    names = ('nocot',) + ('nocot_full',) * cfg.nocot_full + flops.PIPELINE + ('internalize',) * cfg.internalize
     loaded = {name: T.load(cfg, D, name) for name in names}  # each checkpoint read once
     stages = {name: result for name, (_, result) in loaded.items()}
     models = {k: m for name in ('nocot', 'teacher', 'couple', 'internalize') if name in loaded
