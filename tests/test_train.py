@@ -131,6 +131,27 @@ def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke
         assert student_h[0].shape[1] == D.T['nocot'] and teacher_h[0].shape[1] == D.T['cot'] and J == D.T['answer']
 
 
+@needs()  # the smoke run's student and emulator: every block
+def test_running_sum_trains_coupling_and_the_nocot_baseline_alike(smoke_run, tmp_path, monkeypatch):
+    out, _ = smoke_run
+    for name in ('teacher', 'student', 'emulator'):
+        shutil.copy(out / f'{name}.pt', tmp_path)
+    calls, real = [], train.running_sum_loss
+    monkeypatch.setattr(train, 'running_sum_loss', lambda *a: calls.append(a) or real(*a))
+    cfg = train.parse_config([SMOKE, '--running_sum=0.5', f'--out_dir={tmp_path}'])
+    D = data.Data(cfg, torch.device('cpu'))
+    with contextlib.redirect_stdout(io.StringIO()):
+        train.stage_couple(cfg, D)
+        train.stage_nocot(cfg, D)
+    runs = flops.nocot_runs(cfg, D, train.make)
+    assert len(calls) == cfg.couple_steps + sum(steps for _, steps in runs)
+    for probe, h, sep1, target in calls:  # the middle layer's answer streams, every answer digit
+        assert h.shape[1] == D.T['nocot'] and h.requires_grad and probe.weight.requires_grad
+        assert target.shape == (cfg.batch_size, 4) and torch.allclose(target.mean(), torch.tensor(0.), atol=1.0)
+    assert set(train.load(cfg, D, 'couple')[0]) == {'student', 'emulator'}  # the probe is not kept
+    assert all(set(train.load(cfg, D, name)[0]) == {'nocot'} for name, _ in runs)
+
+
 @needs()  # the smoke run's teacher: every block
 def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
     out, _ = smoke_run
