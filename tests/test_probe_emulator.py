@@ -30,3 +30,15 @@ def test_states_pairs_z_and_zh_with_tokens_and_answer_digits():
     assert z.shape == zh.shape == (5, cfg.n_layer, cfg.n_embd) and tok.shape[:2] == (5, cfg.n_layer)
     a, b = data.operands(D.test_examples[0].input + '||')
     assert digits.shape == (5, 4) and int(''.join(map(str, digits[0].tolist()))[::-1]) == a * b
+
+
+def test_running_sum_regression_scores_what_a_linear_read_explains():
+    torch.manual_seed(0)
+    x, xt = torch.randn(2000, 16), torch.randn(500, 16)
+    w = torch.randn(16)
+    y, yt = x @ w + 3, xt @ w + 3                                  # c_hat, linear in z
+    on_z = probe_emulator.regression(x, y)
+    assert probe_emulator.r2(on_z, xt, yt) > 0.999
+    Q = torch.linalg.qr(torch.randn(16, 16))[0]                    # the same c_hat, encoded otherwise
+    assert probe_emulator.r2(on_z, xt @ Q, yt) < 0.5 < 0.999 < probe_emulator.r2(probe_emulator.regression(x @ Q, y), xt @ Q, yt)
+    assert probe_emulator.r2(probe_emulator.regression(torch.randn(2000, 16), y), torch.randn(500, 16), yt) < 0.05

@@ -3,7 +3,8 @@ FVU: linear probes to the CoT token at the cell t_l and after it (d = 0, +1), fi
 teacher's z_l of training problems and scored on the test set from z_l (the teacher) and from
 zh_l (the emulator, read as the student trained on z reads it), and a probe fitted on zh_l itself
 (the token in any encoding). Then the same three from all layers at once to each answer digit,
-digit k of the last running sum c_hat. FVU weighs every direction of z alike; these weigh only
+digit k of the last running sum c_hat, and a linear regression from all layers to c_hat_k itself
+(Bai et al. 2025: digit k and its carry). FVU weighs every direction of z alike; these weigh only
 what the answer is made of (issue: the emulator with FVU <= 0.095 still broke a digit).
 
     python tools/probe_emulator.py CONFIG [--key=value ...]           (FROM=couple: coupling's emulator)
@@ -50,6 +51,18 @@ def three(x, y, xh, xt, yt, xht, n_classes):
             score(fit(xh[ok], y[ok], n_classes), xht[okt], yt[okt])]
 
 
+def regression(x, y):
+    """Least-squares weights (ridge 1e-3) of a linear map with bias from x (N, D) to y (N,)."""
+    X = torch.cat([x, torch.ones_like(x[:, :1])], 1).double()
+    return torch.linalg.solve(X.T @ X + 1e-3 * torch.eye(X.size(1), dtype=X.dtype, device=x.device), X.T @ y.double())
+
+
+def r2(w, xt, yt):
+    """Fraction of yt's variance that the regression w explains on xt (1 - FVU)."""
+    pred = torch.cat([xt, torch.ones_like(xt[:, :1])], 1).double() @ w
+    return 1 - ((pred - yt) ** 2).mean().item() / yt.double().var().item()
+
+
 def main(argv):
     cfg = train.parse_config(argv)
     D = data.Data(cfg, config.pick_device(cfg))
@@ -73,6 +86,21 @@ def main(argv):
         s = three(z.flatten(1), dig[:, k], zh.flatten(1), zt.flatten(1), digt[:, k], zht.flatten(1), 10)
         out['digits'].append(s)
         print(f'{k:5d}          {show(s)}', flush=True)
+    try:  # Bai et al.'s running sums c_hat_k (multiplication only): what digit k and its carry are made of
+        n, m = data.parse_task(cfg.task)
+        c, ct = (data.running_sums(s['nocot'], D.vocab, n, m)[:len(x)].float() for s, x in ((D.train, z), (D.test, zt)))
+    except ValueError:
+        c = None
+    if c is not None:
+        print('running sum c_hat_k (least significant first), R^2 from all layers: the teacher\'s regression '
+              'on z, the same on zh, one fitted on zh')
+        out['running_sums'] = []
+        for k in range(c.size(1)):
+            on_z = regression(z.flatten(1), c[:, k])
+            s = [r2(on_z, zt.flatten(1), ct[:, k]), r2(on_z, zht.flatten(1), ct[:, k]),
+                 r2(regression(zh.flatten(1), c[:, k]), zht.flatten(1), ct[:, k])]
+            out['running_sums'].append(s)
+            print(f'{k:5d}          {show(s)}', flush=True)
     if os.path.isfile(os.path.join(cfg.out_dir, 'student.pt')):  # what the answer gets of it, with this student
         models = {'emulator': emulator, **train.load(cfg, D, 'student')[0]}
         out['with_student'] = evaluate.accuracy(cfg, D, 'implicit', train.generators(cfg, D, models)['implicit'])
