@@ -113,18 +113,25 @@ def test_the_teacher_trains_with_recall_heads_and_keeps_only_itself(tmp_path, mo
     assert set(train.load(cfg, D, 'teacher')[0]) == {'teacher'}
 
 
-@needs()  # the smoke run's teacher and emulator: every block
-def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke_run, tmp_path, monkeypatch):
-    out, _ = smoke_run
-    for name in ('teacher', 'emulator'):
-        shutil.copy(out / f'{name}.pt', tmp_path)
-    calls, real = [], train.answer_match_loss
-    monkeypatch.setattr(train, 'answer_match_loss', lambda *a: calls.append(a) or real(*a))
-    cfg = train.parse_config([SMOKE, '--answer_match=0.5', f'--out_dir={tmp_path}'])
+def spy_on_stages(smoke_run, tmp_path, monkeypatch, loss_name, flag, copied, stages):
+    """Run `stages` with `flag` in a folder holding the smoke run's `copied` checkpoints, recording
+    the arguments of every call of train.LOSS_NAME: (calls, cfg, D)."""
+    for name in copied:
+        shutil.copy(smoke_run[0] / f'{name}.pt', tmp_path)
+    calls, real = [], getattr(train, loss_name)
+    monkeypatch.setattr(train, loss_name, lambda *a: calls.append(a) or real(*a))
+    cfg = train.parse_config([SMOKE, flag, f'--out_dir={tmp_path}'])
     D = data.Data(cfg, torch.device('cpu'))
     with contextlib.redirect_stdout(io.StringIO()):
-        train.stage_student(cfg, D)
-        train.stage_couple(cfg, D)
+        for stage in stages:
+            stage(cfg, D)
+    return calls, cfg, D
+
+
+@needs()  # the smoke run's teacher and emulator: every block
+def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke_run, tmp_path, monkeypatch):
+    calls, cfg, D = spy_on_stages(smoke_run, tmp_path, monkeypatch, 'answer_match_loss', '--answer_match=0.5',
+                                  ('teacher', 'emulator'), (train.stage_student, train.stage_couple))
     assert len(calls) == cfg.student_steps  # coupling: tried, no gain on the CPU (README)
     for student_h, teacher_h, *_, J in calls:  # the student's nocot streams against the teacher's cot ones
         assert len(student_h) == len(teacher_h) == cfg.n_layer and student_h[0].requires_grad
@@ -133,16 +140,8 @@ def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke
 
 @needs()  # the smoke run's student and emulator: every block
 def test_running_sum_trains_coupling_and_the_nocot_baseline_alike(smoke_run, tmp_path, monkeypatch):
-    out, _ = smoke_run
-    for name in ('teacher', 'student', 'emulator'):
-        shutil.copy(out / f'{name}.pt', tmp_path)
-    calls, real = [], train.running_sum_loss
-    monkeypatch.setattr(train, 'running_sum_loss', lambda *a: calls.append(a) or real(*a))
-    cfg = train.parse_config([SMOKE, '--running_sum=0.5', f'--out_dir={tmp_path}'])
-    D = data.Data(cfg, torch.device('cpu'))
-    with contextlib.redirect_stdout(io.StringIO()):
-        train.stage_couple(cfg, D)
-        train.stage_nocot(cfg, D)
+    calls, cfg, D = spy_on_stages(smoke_run, tmp_path, monkeypatch, 'running_sum_loss', '--running_sum=0.5',
+                                  ('teacher', 'student', 'emulator'), (train.stage_couple, train.stage_nocot))
     runs = flops.nocot_runs(cfg, D, train.make)
     assert len(calls) == cfg.couple_steps + sum(steps for _, steps in runs)
     for probe, h, sep1, target in calls:  # the middle layer's answer streams, every answer digit
