@@ -20,7 +20,7 @@ import torch
 import data
 from emulator import Emulator, fvu
 from gpt import GPT, GPTConfig, autocast, configure_optimizers
-from student import Student, answer_match_loss, running_sum_loss, start_from_teacher
+from student import Student, answer_match_loss, start_from_teacher
 from teacher import (SUBSETS, cached_states, extract_states, recall_heads, recall_loss, removal_smoothing,
                      removed_at, remove_cot, resets_at)
 from tools import ablate, ask, checkpoints, config, flops, gpt2, report, speed
@@ -65,7 +65,6 @@ class Config:
     recall_own: bool = False        # ... and its own token
     recall_weight: float = 1.0
     answer_match: float = 0.0       # > 0: the student's answer streams also learn the teacher's (a gradient for each summand)
-    running_sum: float = 0.0        # > 0: the answer streams regress the running sums (Bai et al. 2025): couple and nocot
     # stepwise internalization (Deng et al. 2024), the follow-up method, trained beside distillation
     internalize: bool = False       # run stage internalize in `all` too, and report it
     internalize_steps: int = 1000
@@ -264,25 +263,9 @@ def stage_nocot(cfg, D):
         if finished(cfg, D, name):
             continue
         model = start(cfg, D, 'nocot', cfg.seed)
-        models = {'nocot': model}
-        aux = running_sum_term(cfg, D, models)  # the same option as coupling's, so the baseline stays fair
-
-        def loss_fn(r):
-            _, loss, hiddens = model(tr.idx[r], tr.labels[r])
-            return loss + aux(hiddens, r)
         evaluate = lambda: accuracy(cfg, D, name, generators(cfg, D, {'nocot': model})['nocot'])
-        train(cfg, D, name, models, loss_fn, steps, evaluate, keep={'nocot': model},
+        train(cfg, D, name, {'nocot': model}, lambda r: model(tr.idx[r], tr.labels[r])[1], steps, evaluate,
               flops=per_example * cfg.batch_size * steps)
-
-
-def running_sum_term(cfg, D, models):
-    """(hiddens, rows) -> the running_sum term (0 when off); its probe trains in `models`, not kept."""
-    if not cfg.running_sum:
-        return lambda h, r: 0.0
-    c = data.running_sums(D.train['nocot'], D.vocab, *data.parse_task(cfg.task)).float()  # (N, K)
-    target, sep1 = (c - c.mean(0)) / c.std(0).clamp_min(1.0), D.train['nocot'].sep1      # standardized per digit
-    models['probe'] = probe = torch.nn.Linear(cfg.n_embd, 1).to(D.device)
-    return lambda h, r: cfg.running_sum * running_sum_loss(probe, h[cfg.n_layer // 2], sep1[r], target[r])
 
 
 def stage_teacher(cfg, D):
@@ -389,20 +372,18 @@ def stage_couple(cfg, D):
     emulator = load(cfg, D, 'emulator')[0]['emulator']
     emulator.requires_grad_(not cfg.freeze_emulator)
     tr, P = D.train['nocot'], D.T['input']
-    models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
-    aux = running_sum_term(cfg, D, models)
 
     def loss_fn(r):
         # a soft mixture choice keeps gradients flowing into the emulator's component scores
         ### BEGIN SOLUTION coupling
         zh, _ = emulator(tr.idx[r, :P], tr.sep1[r], mode='soft')
-        _, loss, hiddens = student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])
+        return student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
         ### END SOLUTION
-        return loss + aux(hiddens, r)
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
+    models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
     lr = cfg.couple_learning_rate or cfg.learning_rate
     train(replace(cfg, learning_rate=lr), D, 'couple', models, loss_fn, cfg.couple_steps, evaluate,
-          lr_flag='couple_learning_rate', keep={'student': student, 'emulator': emulator})
+          lr_flag='couple_learning_rate')
 
 
 def stage_internalize(cfg, D):

@@ -138,19 +138,6 @@ def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke
         assert student_h[0].shape[1] == D.T['nocot'] and teacher_h[0].shape[1] == D.T['cot'] and J == D.T['answer']
 
 
-@needs()  # the smoke run's student and emulator: every block
-def test_running_sum_trains_coupling_and_the_nocot_baseline_alike(smoke_run, tmp_path, monkeypatch):
-    calls, cfg, D = spy_on_stages(smoke_run, tmp_path, monkeypatch, 'running_sum_loss', '--running_sum=0.5',
-                                  ('teacher', 'student', 'emulator'), (train.stage_couple, train.stage_nocot))
-    runs = flops.nocot_runs(cfg, D, train.make)
-    assert len(calls) == cfg.couple_steps + sum(steps for _, steps in runs)
-    for probe, h, sep1, target in calls:  # the middle layer's answer streams, every answer digit
-        assert h.shape[1] == D.T['nocot'] and h.requires_grad and probe.weight.requires_grad
-        assert target.shape == (cfg.batch_size, 4) and torch.allclose(target.mean(), torch.tensor(0.), atol=1.0)
-    assert set(train.load(cfg, D, 'couple')[0]) == {'student', 'emulator'}  # the probe is not kept
-    assert all(set(train.load(cfg, D, name)[0]) == {'nocot'} for name, _ in runs)
-
-
 @needs()  # the smoke run's teacher: every block
 def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
     out, _ = smoke_run
