@@ -110,15 +110,15 @@ def main(argv):
         n, m = data.parse_task(cfg.task)
         c, ct = (running_sums(s['nocot'], D.vocab, n, m)[:len(x)].float() for s, x in ((D.train, z), (D.test, zt)))
     except ValueError:
-        c = None
-    if c is not None:
+        pass
+    else:
         print('running sum c_hat_k (least significant first), R^2 from all layers: the teacher\'s regression '
               'on z, the same on zh, one fitted on zh')
+        x, xh, xt, xht = z.flatten(1), zh.flatten(1), zt.flatten(1), zht.flatten(1)
         out['running_sums'] = []
         for k in range(c.size(1)):
-            on_z = regression(z.flatten(1), c[:, k])
-            s = [r2(on_z, zt.flatten(1), ct[:, k]), r2(on_z, zht.flatten(1), ct[:, k]),
-                 r2(regression(zh.flatten(1), c[:, k]), zht.flatten(1), ct[:, k])]
+            on_z = regression(x, c[:, k])
+            s = [r2(on_z, xt, ct[:, k]), r2(on_z, xht, ct[:, k]), r2(regression(xh, c[:, k]), xht, ct[:, k])]
             out['running_sums'].append(s)
             print(f'{k:5d}          {show(s)}', flush=True)
     if os.path.isfile(os.path.join(cfg.out_dir, 'student.pt')):  # what the answer gets of it, with this student
