@@ -145,11 +145,14 @@ def resets_at(step, steps_per_token, longest):
 
 def remove_cot(idx, lengths, sep1, sep2, r, eos):
     """(idx, labels): rows of the cot layout without their first r[b] CoT tokens (sep2 always
-    stays), shifted left and padded with eos; labels on every token after sep1, as before.
+    stays), shifted left, padded with eos to the longest row left; labels on every token after
+    sep1, as before.
     idx (B, T); lengths, sep1, sep2, r (B,)."""
     r = torch.minimum(r, sep2 - sep1 - 1)                        # the CoT is sep1+1 .. sep2-1
     pos = torch.arange(idx.size(1), device=idx.device)
     src = (pos + r[:, None] * (pos > sep1[:, None])).clamp(max=idx.size(1) - 1)  # (B, T)
     n = (lengths - r)[:, None]                                   # tokens left in each row
     out = torch.where(pos < n, idx.gather(1, src), eos)
-    return out, torch.where((pos >= sep1[:, None]) & (pos < n - 1), out.roll(-1, 1), -1)
+    labels = torch.where((pos >= sep1[:, None]) & (pos < n - 1), out.roll(-1, 1), -1)
+    w = int(n.max())  # columns past every row's end are padding: cut, so steps get cheaper as CoT goes
+    return out[:, :w], labels[:, :w]

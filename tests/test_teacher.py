@@ -128,6 +128,17 @@ def test_remove_cot_keeps_sep2_and_the_loss_on_what_follows():
         idx, labels = remove_cot(t.idx, t.lengths, t.sep1, t.sep2, torch.tensor([r]), vocab.eos)
         want = ids(f' 2 5 * 6 8 {data.EOS}{cot}{data.EOS} #### 2 7 4 4 {data.EOS}')
         n = want.size(1)
-        assert torch.equal(idx[:, :n], want) and (idx[:, n:] == vocab.eos).all(), r
+        assert torch.equal(idx, want), r                                 # no padding left: one row
         # every position from sep1 on predicts the next kept token; nothing past the row's end
         assert torch.equal(labels[0, 6:n - 1], want[0, 7:n]) and (labels[0, :6] == -1).all() and (labels[0, n - 1:] == -1).all()
+
+
+def test_remove_cot_pads_to_the_longest_row_left():
+    ex = data.parse_line(data.multiplication_line(52, 86))               # 8 CoT tokens, 20 in all
+    vocab = data.Vocab(torch.tensor(data.layout_ids(ex, 'cot')))
+    t = data.tokenize(data.encode([ex, ex]), vocab)['cot']
+    idx, labels = remove_cot(t.idx, t.lengths, t.sep1, t.sep2, torch.tensor([2, 5]), vocab.eos)
+    n = int(t.lengths[0])
+    assert idx.shape == (2, n - 2)                                       # the row that lost 2 sets the width
+    assert (idx[1, n - 5:] == vocab.eos).all() and (labels[1, n - 6:] == -1).all()
+    assert (labels[0, :n - 3] != -1).sum() == n - 3 - int(t.sep1[0])     # row 0: nothing cut off
