@@ -155,4 +155,4 @@ def remove_cot(idx, lengths, sep1, sep2, r, eos):
     out = torch.where(pos < n, idx.gather(1, src), eos)
     labels = torch.where((pos >= sep1[:, None]) & (pos < n - 1), out.roll(-1, 1), -1)
     w = int(n.max())  # columns past every row's end are padding: cut, so steps get cheaper as CoT goes
-    return out[:, :w], labels[:, :w]
+    return out[:, :w].contiguous(), labels[:, :w].contiguous()  # contiguous: the loss views them flat
