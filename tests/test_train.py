@@ -431,6 +431,17 @@ def test_time_left_counts_this_stage_and_the_later_ones(monkeypatch):
     assert flops.time_left('ablate_variant', 1, 5, 4.0, 1.0) == ''  # not planned: no estimate
 
 
+def test_train_flops_count_each_stage_at_the_batch_size_it_trained_at():
+    cfg = train.parse_config([SMOKE])
+    D = data.Data(cfg, torch.device('cpu'))
+    cost = {k: c for k, (_, c) in flops.costs(cfg, D, train.make).items()}
+    stages = {s: dict(steps=10, batch_size=cfg.batch_size) for s in flops.PIPELINE}
+    stages['internalize'] = dict(steps=10, batch_size=3 * cfg.batch_size)  # another batch than its teacher's
+    work = flops.method_flops(cfg, D, train.make, stages)
+    assert work['explicit'] == 10 * cfg.batch_size * cost['teacher']
+    assert work['internalized'] == work['explicit'] + 30 * cfg.batch_size * cost['internalize']
+
+
 def test_bad_values_stop_with_one_line(tmp_path):
     (tmp_path / 'a_file').write_text('x')
     bad_syntax = tmp_path / 'bad_syntax.py'

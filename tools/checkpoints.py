@@ -91,7 +91,8 @@ def load(cfg, D, name, make):
                  f'python train.py {" ".join(args + ["--stage=" + name.removesuffix("_full")])}')
     models = {k: make(k).to(D.device) for k in state['models']}
     restore(path, models, state['models'])
-    return {k: m.eval() for k, m in models.items()}, state['result']
+    result = dict(state['result'], batch_size=state['config']['batch_size'])  # for the FLOPs of its steps
+    return {k: m.eval() for k, m in models.items()}, result
 
 
 def validate(cfg, D, name, models, evaluate, step):

@@ -18,11 +18,12 @@ def flops(trained, frozen=()):
 PIPELINE = ('teacher', 'student', 'emulator', 'couple')  # the stages implicit CoT needs
 
 
-def per_row(cfg, D, cost, steps):
-    """The pipeline's training FLOPs at `steps` (stage -> steps) per row of a batch: each stage's
-    cost per example x steps, and the teacher-state caches of the student and the emulator."""
-    return sum(cost[s][1] * steps[s] for s in PIPELINE) + \
-        2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot']) / cfg.batch_size
+def pipeline_flops(cfg, D, cost, examples):
+    """The pipeline's training FLOPs: each stage's cost per example x the examples it trained on
+    (`examples`: stage -> steps x batch size), and the teacher-state caches of the student and the
+    emulator (one forward over the training set each, with cache_states)."""
+    return sum(cost[s][1] * examples[s] for s in PIPELINE) + \
+        2 * cfg.cache_states * cost['cache'][1] * len(D.train['cot'])
 
 
 def nocot_runs(cfg, D, make):
@@ -31,8 +32,8 @@ def nocot_runs(cfg, D, make):
     runs = [('nocot', cfg.nocot_steps)]
     if cfg.nocot_full:
         cost = costs(cfg, D, make)
-        pipeline = per_row(cfg, D, cost, {s: getattr(cfg, f'{s}_steps') for s in PIPELINE})
-        runs.append(('nocot_full', math.ceil(pipeline / cost['nocot'][1])))
+        pipeline = pipeline_flops(cfg, D, cost, {s: getattr(cfg, f'{s}_steps') * cfg.batch_size for s in PIPELINE})
+        runs.append(('nocot_full', math.ceil(pipeline / cost['nocot'][1] / cfg.batch_size)))
     return runs
 
 
@@ -56,14 +57,15 @@ def costs(cfg, D, make):
 
 
 def method_flops(cfg, D, make, stages):
-    """Approximate training FLOPs behind each way of answering: each stage's steps x its cost per
-    step, the teacher included wherever it is needed, and the teacher-state caches for implicit
-    CoT. stages: name -> the finished stage's result. Internalization's is an upper bound."""
+    """Approximate training FLOPs behind each way of answering: each stage's steps x its batch x
+    its cost per example, the teacher included wherever it is needed, and the teacher-state caches
+    for implicit CoT. stages: name -> the finished stage's result (with the batch size it trained
+    at: internalization may run at another than its teacher's). Internalization's is an upper bound."""
     cost = costs(cfg, D, make)
-    fl = lambda s: cost[s.removesuffix('_full')][1] * cfg.batch_size * stages[s]['steps'] if s in stages else 0
+    examples = {s: r['steps'] * r['batch_size'] for s, r in stages.items()}
+    fl = lambda s: cost[s.removesuffix('_full')][1] * examples[s] if s in stages else 0
     return dict(nocot=fl('nocot'), nocot_full_compute=fl('nocot_full'), explicit=fl('teacher'),
-                implicit=cfg.batch_size * per_row(cfg, D, cost, {s: stages[s]['steps'] for s in PIPELINE}),
-                internalized=fl('teacher') + fl('internalize'))
+                implicit=pipeline_flops(cfg, D, cost, examples), internalized=fl('teacher') + fl('internalize'))
 
 
 # (name, steps, FLOPs per step) of each stage this command will train, in order
