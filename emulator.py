@@ -16,13 +16,11 @@ MODES = ('train', 'argmax', 'soft')
 
 class Emulator(nn.Module):
 
-    def __init__(self, config, mixture_size=0, use_lstm=True, z_size=None):
+    def __init__(self, config, mixture_size=0, use_lstm=True):
         super().__init__()
         C, L = config.n_embd, config.n_layer
-        Z = z_size or C  # the teacher's width: zh is Z wide whatever the emulator's own width C
         self.gpt = GPT(config)
-        self.mlps = nn.ModuleList(mlp(2 * C, Z) for _ in range(L))
-        self.up = nn.Identity() if Z == C else nn.Linear(Z, C)  # zh_l back into the emulator's stream
+        self.mlps = nn.ModuleList(mlp(2 * C, C) for _ in range(L))
         if mixture_size:
             self.mixture = nn.Embedding(mixture_size, C)  # E: one row per token
         else:
@@ -63,8 +61,8 @@ class Emulator(nn.Module):
             zh.append(pred)
             aux.append(ce)
             if not self.use_lstm:
-                return replace_at(x, sep1, self.up(pred))
-            state = self.lstm((self.up(pred) + ctx).float(), state)
+                return replace_at(x, sep1, pred)
+            state = self.lstm((pred + ctx).float(), state)
             o = state[0]                                                 # (B, C) o_l
             if outs:  # attend over the earlier layers' outputs
                 prev = torch.stack(outs, 1)                              # (B, l, C)

@@ -55,7 +55,6 @@ class Config:
     stride: int = 0                 # > 0: a fixed step of tokens instead of the diagonal (the paper code's option)
     mixture: bool = False           # token-conditioned mixture in the emulator: several reasoning paths (GSM8K)
     use_lstm: bool = True           # the emulator's LSTM + attention across layers
-    emulator_n_embd: int = 0        # the emulator's own width (0: the teacher's); not in the paper, which uses one
     init_from: str = ''             # gpt2, gpt2-medium, gpt2-large: every model starts from GPT-2 ('' = scratch)
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
     # options not in the paper (docs/ has the runs for each; --stage=ablate turns each off in turn)
@@ -120,8 +119,7 @@ def make(cfg, D, kind):
     elif kind == 'student':
         model = Student(gc)
     else:
-        wide = replace(gc, n_embd=cfg.emulator_n_embd or cfg.n_embd)
-        model = Emulator(wide, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm, z_size=cfg.n_embd)
+        model = Emulator(gc, mixture_size=len(D.vocab) if cfg.mixture else 0, use_lstm=cfg.use_lstm)
     if cfg.compile != 'off':  # forward (training, the emulator's pass) as one graph; decoding stays eager
         # 'graphs' replays each step's kernels as CUDA graphs: at 12 x 256 the host, not the GPU,
         # sets the pace, and this halved the teacher's step on an H100 (docs/gpu_runs.md)
@@ -292,7 +290,7 @@ def stage_teacher(cfg, D):
 def from_teacher(cfg, D, kind, teacher, seed):
     """A fresh student or emulator; its GPT starts as a copy of the teacher when asked to."""
     model = start(cfg, D, kind, seed)
-    if cfg.init_from_teacher and not (kind == 'emulator' and cfg.emulator_n_embd not in (0, cfg.n_embd)):
+    if cfg.init_from_teacher:
         start_from_teacher(model, teacher, identity=kind == 'student' and cfg.identity_mlps)
     return model
 

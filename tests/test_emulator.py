@@ -72,14 +72,3 @@ def test_mixture_modes():
     m_arg, _ = emu.component(c.detach(), None, 'argmax')
     assert m.shape == m_arg.shape == (4, 8)
 
-
-
-@needs('attention', 'hook', 'emulator_step')
-@pytest.mark.parametrize('use_lstm', [True, False])
-def test_an_emulator_wider_than_the_teacher_predicts_states_of_the_teachers_width(use_lstm):
-    idx, sep1, z = batch()                                   # z (4, 4, 8): a teacher of width 8
-    emu = Emulator(GPTConfig(n_layer=4, n_head=2, n_embd=16, block_size=24, vocab_size=9), use_lstm=use_lstm, z_size=8)
-    zh, loss = emu(idx, sep1, z, mode='train')
-    assert zh.shape == (4, 4, 8)
-    loss.backward()
-    assert emu.up.weight.grad.abs().sum() > 0                # zh_l is written back through `up`

@@ -71,8 +71,6 @@ def check(cfg, Config, choices, positive):
             error(f'{f.name} must not be negative, got {value}')
     if cfg.n_embd % cfg.n_head:
         error(f'n_embd ({cfg.n_embd}) must be a multiple of n_head ({cfg.n_head})')
-    if cfg.emulator_n_embd % cfg.n_head:
-        error(f'emulator_n_embd ({cfg.emulator_n_embd}) must be a multiple of n_head ({cfg.n_head})')
     if os.path.exists(cfg.out_dir) and not os.path.isdir(cfg.out_dir):
         error(f'out_dir {cfg.out_dir} is a file, not a folder')
     if not cfg.train_file:
