@@ -108,27 +108,6 @@ def multiplication_ids(a, b, n, m, device='cpu'):
     return gpt2, torch.full_like(a, gpt2.size(1)), answers
 
 
-def running_sums(tok, vocab, n, m):
-    """Bai et al.'s (2025) running sums of each row's n x m product, read off its ` a * b` tokens:
-    c_hat (N, n + m), c_hat_k = sum_{i+j=k} a_i b_j + floor(c_hat_{k-1} / 10), so answer digit k
-    is c_hat_k mod 10 (checked against the row's answer tokens). tok: a Tokenized set."""
-    lut = torch.full((len(vocab),), -1, dtype=torch.long, device=tok.idx.device)  # model id -> digit
-    for d in range(10):
-        lut[vocab.encode(encoding().encode(f' {d}'))[0]] = d
-    a, b = lut[tok.idx[:, :n]], lut[tok.idx[:, n + 1:n + 1 + m]]          # (N, n), (N, m) least significant first
-    s = torch.zeros(a.size(0), n + m, dtype=torch.long, device=a.device)
-    for i in range(n):
-        s[:, i:i + m] += a[:, i:i + 1] * b                                  # a_i b_j adds to s_{i+j}
-    c, carry = torch.empty_like(s), torch.zeros_like(s[:, 0])
-    for k in range(n + m):
-        c[:, k], carry = s[:, k] + carry, (s[:, k] + carry) // 10
-    answer = lut[tok.idx.gather(1, tok.sep1[:, None] + 3 + torch.arange(n + m, device=a.device))]  # after ' #' '###'
-    if (a < 0).any() or (b < 0).any() or not torch.equal(c % 10, answer):
-        raise ValueError(f'running sums need mult{n}x{m} rows in the official format (task {n}x{m})')
-    return c
-
-
-
 # ----------------------------------------------------------------------------- files
 
 @dataclass

@@ -70,13 +70,3 @@ def answer_match_loss(student_h, teacher_h, sep1, sep2, lengths, J):
         -1, -1, h.size(2))).float(), h.shape[-1:])                          # (B, J - 1, C)
     err = sum(((gather(hs, ps) - gather(ht, pt)) ** 2).mean(-1) for hs, ht in zip(student_h[1:], teacher_h[1:]))
     return (err * keep).sum() / keep.sum() / (len(student_h) - 1)
-
-
-def running_sum_loss(probe, h, sep1, target):
-    """An option for coupling (not in the paper; Bai et al. 2025): a linear probe on the stream h
-    (B, T, C) at the position that predicts answer digit k (sep1 + 2 + k, after ' #' '###')
-    regresses that digit's running sum c_hat_k, standardized (target (B, K)). A model answering in
-    one pass misses the long-range carries; this gives its answer streams a gradient towards them."""
-    pos = sep1[:, None] + 2 + torch.arange(target.size(1), device=sep1.device)   # (B, K)
-    x = h.gather(1, pos[..., None].expand(-1, -1, h.size(2)))                      # (B, K, C)
-    return F.mse_loss(probe(x).squeeze(-1).float(), target)

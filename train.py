@@ -20,7 +20,7 @@ import torch
 import data
 from emulator import Emulator, fvu
 from gpt import GPT, GPTConfig, autocast, configure_optimizers
-from student import Student, answer_match_loss, running_sum_loss, start_from_teacher
+from student import Student, answer_match_loss, start_from_teacher
 from teacher import (SUBSETS, cached_states, extract_states, recall_heads, recall_loss, removal_smoothing,
                      removed_at, remove_cot, resets_at)
 from tools import ablate, ask, checkpoints, config, flops, gpt2, report, speed
@@ -66,7 +66,6 @@ class Config:
     recall_weight: float = 1.0
     answer_match: float = 0.0       # > 0: the student's answer streams also learn the teacher's (a gradient for each summand)
     couple_answer_match: float = 0.0  # > 0: ... in coupling too (the teacher stays loaded there)
-    running_sum: float = 0.0        # > 0: coupling's answer streams regress Bai et al.'s running sums (multiplication)
     # stepwise internalization (Deng et al. 2024), the follow-up method, trained beside distillation
     internalize: bool = False       # run stage internalize in `all` too, and report it
     internalize_steps: int = 1000
@@ -391,25 +390,19 @@ def stage_couple(cfg, D):
 
 
 def couple_aux(cfg, D, models):
-    """(student hiddens, rows) -> coupling's optional terms (0 when off): couple_answer_match (the
-    frozen teacher's answer streams) and running_sum (a linear probe, trained in `models`, not kept,
-    on the stream entering block L/2 at each answer digit's position, to its running sum c_hat)."""
-    tr, cot, terms = D.train['nocot'], D.train['cot'], []
-    if cfg.couple_answer_match:
-        teacher = load(cfg, D, 'teacher')[0]['teacher'].requires_grad_(False)
+    """(student hiddens, rows) -> couple_answer_match's term (0 when off): the student's answer
+    streams pulled towards the frozen teacher's, as in the student stage."""
+    if not cfg.couple_answer_match:
+        return lambda h, r: 0.0
+    tr, cot = D.train['nocot'], D.train['cot']
+    teacher = load(cfg, D, 'teacher')[0]['teacher'].requires_grad_(False)
 
-        def match(h, r):
-            with torch.no_grad():
-                teacher_h = teacher(cot.idx[r])[2]
-            return cfg.couple_answer_match * answer_match_loss(h, teacher_h, tr.sep1[r], cot.sep2[r], tr.lengths[r],
-                                                               D.T['answer'])
-        terms.append(match)
-    if cfg.running_sum:
-        c = data.running_sums(tr, D.vocab, *data.parse_task(cfg.task)).float()        # (N, K)
-        target = (c - c.mean(0)) / c.std(0).clamp_min(1.0)                           # standardized per digit
-        models['probe'] = probe = torch.nn.Linear(cfg.n_embd, 1).to(D.device)
-        terms.append(lambda h, r: cfg.running_sum * running_sum_loss(probe, h[cfg.n_layer // 2], tr.sep1[r], target[r]))
-    return lambda h, r: sum(t(h, r) for t in terms)
+    def match(h, r):
+        with torch.no_grad():
+            teacher_h = teacher(cot.idx[r])[2]
+        return cfg.couple_answer_match * answer_match_loss(h, teacher_h, tr.sep1[r], cot.sep2[r], tr.lengths[r],
+                                                           D.T['answer'])
+    return match
 
 
 def stage_internalize(cfg, D):

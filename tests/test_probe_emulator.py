@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 import probe_emulator
@@ -42,3 +43,18 @@ def test_running_sum_regression_scores_what_a_linear_read_explains():
     Q = torch.linalg.qr(torch.randn(16, 16))[0]                    # the same c_hat, encoded otherwise
     assert probe_emulator.r2(on_z, xt @ Q, yt) < 0.5 < 0.999 < probe_emulator.r2(probe_emulator.regression(x @ Q, y), xt @ Q, yt)
     assert probe_emulator.r2(probe_emulator.regression(torch.randn(2000, 16), y), torch.randn(500, 16), yt) < 0.05
+
+
+def test_running_sums_are_bai_et_al_c_hat_and_refuse_other_rows():
+    a, b = [3719, 9999, 1000], [3349, 9999, 1000]
+    exs = [data.parse_line(data.multiplication_line(x, y)) for x, y in zip(a, b)]
+    enc = data.encode(exs)
+    vocab = data.Vocab(enc[0])
+    c = probe_emulator.running_sums(data.tokenize(enc, vocab)['nocot'], vocab, 4, 4)
+    # 3719 * 3349 by hand: a = 9 1 7 3, b = 9 4 3 3; s_k = sum_{i+j=k} a_i b_j, then the carries
+    s = [81, 36 + 9, 27 + 4 + 63, 27 + 3 + 28 + 27, 3 + 21 + 12, 21 + 9, 9, 0]
+    assert c[0].tolist() == [81, s[1] + 8, s[2] + 5, s[3] + 9, s[4] + 9, s[5] + 4, s[6] + 3, s[7] + 1]
+    assert (c % 10).tolist()[0] == [int(d) for d in exs[0].answer.split()]
+    assert c[2].tolist() == [0, 0, 0, 0, 0, 0, 1, 0] and (c[1] % 10).tolist() == [1, 0, 0, 0, 8, 9, 9, 9]
+    with pytest.raises(ValueError, match='mult3x3'):  # the wrong task reads the wrong tokens
+        probe_emulator.running_sums(data.tokenize(enc, vocab)['nocot'], vocab, 3, 3)

@@ -3,7 +3,7 @@ import torch
 import data
 from gpt import GPTConfig
 from gpt import mlp
-from student import Student, answer_match_loss, identity_, running_sum_loss
+from student import Student, answer_match_loss, identity_
 from conftest import needs
 
 CFG = GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=24, vocab_size=9)
@@ -87,23 +87,3 @@ def test_answer_match_loss_compares_aligned_answer_tokens_only():
     assert answer_match_loss(student, teacher, sep1, sep2, lengths, J=4).item() < 1e-6
     student[2][1, 4] += torch.randn(C)  # an answer token at the last layer
     assert answer_match_loss(student, teacher, sep1, sep2, lengths, J=4).item() > 1e-3
-
-
-def test_running_sum_loss_reads_the_position_that_predicts_each_answer_digit():
-    torch.manual_seed(0)
-    B, T, C, K = 2, 12, 4, 3
-    sep1 = torch.tensor([2, 4])
-    probe = torch.nn.Linear(C, 1)
-    h = torch.randn(B, T, C)
-    target = torch.randn(B, K)
-    w, b0 = probe.weight[0].detach(), probe.bias.detach()
-    for b in range(B):  # at sep1 + 2 + k (after ' #' '###') the probe reads exactly the target
-        for k in range(K):
-            h[b, sep1[b] + 2 + k] = w * (target[b, k] - b0) / w.dot(w)
-    assert running_sum_loss(probe, h, sep1, target).item() < 1e-8
-    h[0, sep1[0] + 1] += 9  # the position of ' #' and ...
-    h[1, sep1[1] + 2 + K] += 9  # ... the one after the last digit's are not read
-    assert running_sum_loss(probe, h, sep1, target).item() < 1e-8
-    h[1, sep1[1] + 2] += 1
-    assert running_sum_loss(probe, h, sep1, target).item() > 1e-4
-

@@ -139,22 +139,14 @@ def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke
 
 
 @needs()  # the smoke run's student and emulator: every block
-def test_coupling_options_add_running_sums_and_the_teachers_answer_streams(smoke_run, tmp_path, monkeypatch):
-    copied = ('teacher', 'student', 'emulator')
-    calls, cfg, D = spy_on_stages(smoke_run, tmp_path, monkeypatch, 'running_sum_loss', '--running_sum=0.5',
-                                  copied, (train.stage_couple,))
-    assert len(calls) == cfg.couple_steps
-    for probe, h, sep1, target in calls:  # the middle layer's answer streams, every answer digit
-        assert h.shape[1] == D.T['nocot'] and h.requires_grad and probe.weight.requires_grad
-        assert target.shape == (cfg.batch_size, 4) and target.abs().max() < 5
-    assert set(train.load(cfg, D, 'couple')[0]) == {'student', 'emulator'}  # the probe is not kept
-    (tmp_path / 'am').mkdir()
-    calls, cfg, D = spy_on_stages(smoke_run, tmp_path / 'am', monkeypatch, 'answer_match_loss',
-                                  '--couple_answer_match=0.5', copied, (train.stage_couple,))
+def test_couple_answer_match_adds_the_teachers_answer_streams_to_coupling(smoke_run, tmp_path, monkeypatch):
+    calls, cfg, D = spy_on_stages(smoke_run, tmp_path, monkeypatch, 'answer_match_loss', '--couple_answer_match=0.5',
+                                  ('teacher', 'student', 'emulator'), (train.stage_couple,))
     assert len(calls) == cfg.couple_steps
     for student_h, teacher_h, *_, J in calls:
         assert student_h[0].requires_grad and not teacher_h[0].requires_grad
         assert student_h[0].shape[1] == D.T['nocot'] and teacher_h[0].shape[1] == D.T['cot'] and J == D.T['answer']
+    assert set(train.load(cfg, D, 'couple')[0]) == {'student', 'emulator'}
 
 
 @needs()  # the smoke run's teacher: every block

@@ -51,6 +51,26 @@ def three(x, y, xh, xt, yt, xht, n_classes):
             score(fit(xh[ok], y[ok], n_classes), xht[okt], yt[okt])]
 
 
+def running_sums(tok, vocab, n, m):
+    """Bai et al.'s (2025) running sums of each row's n x m product, read off its ` a * b` tokens:
+    c_hat (N, n + m), c_hat_k = sum_{i+j=k} a_i b_j + floor(c_hat_{k-1} / 10), so answer digit k
+    is c_hat_k mod 10 (checked against the row's answer tokens). tok: a Tokenized set."""
+    lut = torch.full((len(vocab),), -1, dtype=torch.long, device=tok.idx.device)  # model id -> digit
+    for d in range(10):
+        lut[vocab.encode(data.encoding().encode(f' {d}'))[0]] = d
+    a, b = lut[tok.idx[:, :n]], lut[tok.idx[:, n + 1:n + 1 + m]]          # (N, n), (N, m) least significant first
+    s = torch.zeros(a.size(0), n + m, dtype=torch.long, device=a.device)
+    for i in range(n):
+        s[:, i:i + m] += a[:, i:i + 1] * b                                  # a_i b_j adds to s_{i+j}
+    c, carry = torch.empty_like(s), torch.zeros_like(s[:, 0])
+    for k in range(n + m):
+        c[:, k], carry = s[:, k] + carry, (s[:, k] + carry) // 10
+    answer = lut[tok.idx.gather(1, tok.sep1[:, None] + 3 + torch.arange(n + m, device=a.device))]  # after ' #' '###'
+    if (a < 0).any() or (b < 0).any() or not torch.equal(c % 10, answer):
+        raise ValueError(f'running sums need mult{n}x{m} rows in the official format (task {n}x{m})')
+    return c
+
+
 def regression(x, y):
     """Least-squares weights (ridge 1e-3) of a linear map with bias from x (N, D) to y (N,)."""
     X = torch.cat([x, torch.ones_like(x[:, :1])], 1).double()
@@ -88,7 +108,7 @@ def main(argv):
         print(f'{k:5d}          {show(s)}', flush=True)
     try:  # Bai et al.'s running sums c_hat_k (multiplication only): what digit k and its carry are made of
         n, m = data.parse_task(cfg.task)
-        c, ct = (data.running_sums(s['nocot'], D.vocab, n, m)[:len(x)].float() for s, x in ((D.train, z), (D.test, zt)))
+        c, ct = (running_sums(s['nocot'], D.vocab, n, m)[:len(x)].float() for s, x in ((D.train, z), (D.test, zt)))
     except ValueError:
         pass
     else:
