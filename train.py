@@ -65,7 +65,6 @@ class Config:
     recall_own: bool = False        # ... and its own token
     recall_weight: float = 1.0
     answer_match: float = 0.0       # > 0: the student's answer streams also learn the teacher's (a gradient for each summand)
-    couple_answer_match: float = 0.0  # > 0: ... in coupling too (the teacher stays loaded there)
     # stepwise internalization (Deng et al. 2024), the follow-up method, trained beside distillation
     internalize: bool = False       # run stage internalize in `all` too, and report it
     internalize_steps: int = 1000
@@ -373,36 +372,18 @@ def stage_couple(cfg, D):
     emulator = load(cfg, D, 'emulator')[0]['emulator']
     emulator.requires_grad_(not cfg.freeze_emulator)
     tr, P = D.train['nocot'], D.T['input']
-    models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
-    aux = couple_aux(cfg, D, models)
 
     def loss_fn(r):
         # a soft mixture choice keeps gradients flowing into the emulator's component scores
         ### BEGIN SOLUTION coupling
         zh, _ = emulator(tr.idx[r, :P], tr.sep1[r], mode='soft')
-        _, loss, hiddens = student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])
+        return student(tr.idx[r], tr.sep1[r], zh, tr.labels[r])[1]
         ### END SOLUTION
-        return loss + aux(hiddens, r)
     evaluate = lambda: accuracy(cfg, D, 'implicit', generators(cfg, D, {'student': student, 'emulator': emulator})['implicit'])
+    models = {'student': student, 'emulator': emulator}  # a frozen emulator has nothing to train
     lr = cfg.couple_learning_rate or cfg.learning_rate
     train(replace(cfg, learning_rate=lr), D, 'couple', models, loss_fn, cfg.couple_steps, evaluate,
-          lr_flag='couple_learning_rate', keep={'student': student, 'emulator': emulator})
-
-
-def couple_aux(cfg, D, models):
-    """(student hiddens, rows) -> couple_answer_match's term (0 when off): the student's answer
-    streams pulled towards the frozen teacher's, as in the student stage."""
-    if not cfg.couple_answer_match:
-        return lambda h, r: 0.0
-    tr, cot = D.train['nocot'], D.train['cot']
-    teacher = load(cfg, D, 'teacher')[0]['teacher'].requires_grad_(False)
-
-    def match(h, r):
-        with torch.no_grad():
-            teacher_h = teacher(cot.idx[r])[2]
-        return cfg.couple_answer_match * answer_match_loss(h, teacher_h, tr.sep1[r], cot.sep2[r], tr.lengths[r],
-                                                           D.T['answer'])
-    return match
+          lr_flag='couple_learning_rate')
 
 
 def stage_internalize(cfg, D):

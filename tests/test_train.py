@@ -138,17 +138,6 @@ def test_answer_match_adds_the_teachers_answer_streams_to_the_student_only(smoke
         assert student_h[0].shape[1] == D.T['nocot'] and teacher_h[0].shape[1] == D.T['cot'] and J == D.T['answer']
 
 
-@needs()  # the smoke run's student and emulator: every block
-def test_couple_answer_match_adds_the_teachers_answer_streams_to_coupling(smoke_run, tmp_path, monkeypatch):
-    calls, cfg, D = spy_on_stages(smoke_run, tmp_path, monkeypatch, 'answer_match_loss', '--couple_answer_match=0.5',
-                                  ('teacher', 'student', 'emulator'), (train.stage_couple,))
-    assert len(calls) == cfg.couple_steps
-    for student_h, teacher_h, *_, J in calls:
-        assert student_h[0].requires_grad and not teacher_h[0].requires_grad
-        assert student_h[0].shape[1] == D.T['nocot'] and teacher_h[0].shape[1] == D.T['cot'] and J == D.T['answer']
-    assert set(train.load(cfg, D, 'couple')[0]) == {'student', 'emulator'}
-
-
 @needs()  # the smoke run's teacher: every block
 def test_cached_teacher_states_are_the_live_ones(smoke_run, monkeypatch):
     out, _ = smoke_run

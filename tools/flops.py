@@ -53,8 +53,7 @@ def costs(cfg, D, make):
                 emulator=(T['input'], flops(emu, read)),
                 cache=(T['cot'], flops([], [(gpt, T['cot'])])),  # per training example, once a stage
                 couple=(T['nocot'] + T['input'], flops([(student, T['nocot'])] + ([] if cfg.freeze_emulator else emu),
-                                                       (emu if cfg.freeze_emulator else [])
-                                                       + ([(gpt, T['cot'])] if cfg.couple_answer_match else []))))
+                                                       emu if cfg.freeze_emulator else [])))
 
 
 def method_flops(cfg, D, make, stages):
