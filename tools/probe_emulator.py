@@ -1,8 +1,8 @@
 """What do the emulator's predictions zh carry of what the student reads? Per layer l, beside the
-FVU: linear probes to the CoT token at the cell t_l and after it (d = 0, +1), fitted on the
-teacher's z_l of training problems and scored on the test set from z_l (the teacher) and from
-zh_l (the emulator, read as the student trained on z reads it), and a probe fitted on zh_l itself
-(the token in any encoding). Then the same three from all layers at once to each answer digit,
+FVU: linear probes to the CoT tokens around the cell t_l (d = -2 .. +2: with recall, z holds
+those before it too), fitted on the teacher's z_l of training problems and scored on the test set
+from z_l (the teacher) and from zh_l (the emulator, read as the student trained on z reads it),
+and a probe fitted on zh_l itself (the token in any encoding). Then the same three from all layers at once to each answer digit,
 digit k of the last running sum c_hat, and a linear regression from all layers to c_hat_k itself
 (Bai et al. 2025: digit k and its carry). FVU weighs every direction of z alike; these weigh only
 what the answer is made of (issue: the emulator with FVU <= 0.095 still broke a digit).
@@ -94,13 +94,13 @@ def main(argv):
     out = dict(fvu=fvu(zht, zt), cells={}, digits=[])
     print(f'probes on {len(zt)} test problems; each triple: the teacher\'s probe on z, the same probe on zh, '
           'a probe fitted on zh')
-    print('layer   FVU   ' + '    '.join(f'token at t_l{d:+d}'.ljust(14) for d in OFFSETS if d in (0, 1)))
+    print('layer   FVU   ' + '  '.join(f'token at t_l{d:+d}'.ljust(14) for d in OFFSETS))
     for l in range(z.size(1)):
         row = {d: three(z[:, l], tok[:, l, k], zh[:, l], zt[:, l], tokt[:, l, k], zht[:, l], V)
-               for k, d in enumerate(OFFSETS) if d in (0, 1)}
+               for k, d in enumerate(OFFSETS)}
         out['cells'][l] = row
         f = out['fvu'][l]
-        print(f'{l:5d}  {"  -  " if f is None else f"{f:.3f}"}  ' + '    '.join(show(s) for s in row.values()), flush=True)
+        print(f'{l:5d}  {"  -  " if f is None else f"{f:.3f}"}  ' + '  '.join(show(s) for s in row.values()), flush=True)
     print('answer digit (least significant first), from all layers')
     for k in range(dig.size(1)):
         s = three(z.flatten(1), dig[:, k], zh.flatten(1), zt.flatten(1), digt[:, k], zht.flatten(1), 10)
