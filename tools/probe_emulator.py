@@ -4,8 +4,9 @@ those before it too), fitted on the teacher's z_l of training problems and score
 from z_l (the teacher) and from zh_l (the emulator, read as the student trained on z reads it),
 and a probe fitted on zh_l itself (the token in any encoding). Then the same three from all
 layers at once to each answer digit, digit k of the last running sum c_hat, and a linear
-regression from all layers to c_hat_k itself (Bai et al. 2025: digit k and its carry). FVU weighs every direction of z alike; these weigh only
-what the answer is made of (issue: the emulator with FVU <= 0.095 still broke a digit).
+regression from all layers to c_hat_k itself (Bai et al. 2025: digit k and its carry). FVU
+weighs every direction of z alike; these weigh only what the answer is made of (issue: the
+emulator with FVU <= 0.095 still broke a digit).
 
     python tools/probe_emulator.py CONFIG [--key=value ...]           (FROM=couple: coupling's emulator)
 
