@@ -1,4 +1,5 @@
-# The paper's method alone (no option beyond it) on 2x2, 8 layers, on a 2-core CPU (50 minutes
+# The paper's method without the demo's recall and answer_match (the defaults init_from_teacher and
+# identity_mlps on) on 2x2, 8 layers, on a 2-core CPU (50 minutes
 # with the no-CoT baseline on the whole pipeline's compute):
 #   python train.py config/cpu_full.py      (writes out-full/report.md)
 # Without the demo's two options the student needs ~2,500 steps (0.87 after 2,000, 0.96 after
