@@ -9,29 +9,10 @@ from gpt import GPT, mlp, replace_at
 
 
 @torch.no_grad()
-def identity_(mlp):
-    """Make mlp(z) == z: hidden units 0..C-1 carry relu(z), C..2C-1 relu(-z), and the output is
-    their difference. The other 2C units keep their random inputs, but their outputs start at 0,
-    so they still learn. Started so from the teacher's weights, the student's sep1 begins by
-    seeing the teacher's own state there instead of a random projection of it."""
-    fc, proj = mlp[0], mlp[2]
-    C = proj.out_features
-    eye = torch.eye(C, device=fc.weight.device)
-    split = torch.cat([eye, -eye])                      # (2C, C): z -> (z, -z)
-    fc.weight[:2 * C] = split                           # fc.weight (4C, C)
-    fc.bias[:2 * C] = 0
-    proj.weight.zero_()                                 # (C, 4C)
-    proj.weight[:, :2 * C] = split.t()                  # (relu(z), relu(-z)) -> their difference
-    proj.bias.zero_()
-
-
-@torch.no_grad()
-def start_from_teacher(model, teacher, identity=False):
+def start_from_teacher(model, teacher):
     """A student's or an emulator's GPT as a copy of the teacher (the from-scratch analogue of
-    the paper starting every model from GPT-2); with `identity`, the student's MLPs as identity_."""
+    the paper starting every model from GPT-2); its MLPs keep their random start."""
     model.gpt.load_state_dict(teacher.state_dict())
-    for m in model.mlps if identity else ():
-        identity_(m)
 
 
 class Student(nn.Module):

@@ -59,7 +59,6 @@ class Config:
     freeze_emulator: bool = False   # couple: train the student only (the paper's ablation)
     # options not in the paper (docs/ has the runs for each; --stage=ablate turns each off in turn)
     init_from_teacher: bool = True  # student and emulator start from the teacher: from scratch, the analogue of GPT-2
-    identity_mlps: bool = True      # ... the student's MLPs as the identity, so sep1 starts as the teacher's state
     recall: int = 0                 # > 0: each cell also predicts the `recall` tokens before it, so z holds them
     recall_ahead: bool = False      # ... and the token after it, which recall costs the cell
     recall_own: bool = False        # ... and its own token
@@ -291,7 +290,7 @@ def from_teacher(cfg, D, kind, teacher, seed):
     """A fresh student or emulator; its GPT starts as a copy of the teacher when asked to."""
     model = start(cfg, D, kind, seed)
     if cfg.init_from_teacher:
-        start_from_teacher(model, teacher, identity=kind == 'student' and cfg.identity_mlps)
+        start_from_teacher(model, teacher)
     return model
 
 

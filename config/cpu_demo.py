@@ -27,4 +27,3 @@ recall = 1                      # each cell also recalls the token before it: th
                                 # skips the tens digit of the first partial product, which the
                                 # answer's tens digit is made of
 answer_match = 3.0              # the student's answer streams also learn the teacher's
-identity_mlps = False           # on by default; the two-seed ablation showed no loss without it here

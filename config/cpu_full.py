@@ -1,11 +1,10 @@
-# The paper's method without the demo's recall and answer_match (the defaults init_from_teacher and
-# identity_mlps on) on 2x2, 8 layers, on a 2-core CPU (50 minutes
-# with the no-CoT baseline on the whole pipeline's compute):
+# The paper's method without the demo's recall and answer_match (the default init_from_teacher on)
+# on 2x2, 8 layers, on a 2-core CPU (50 minutes with the no-CoT baseline on the whole pipeline's
+# compute):
 #   python train.py config/cpu_full.py      (writes out-full/report.md)
 # Without the demo's two options the student needs ~2,500 steps (0.87 after 2,000, 0.96 after
-# 2,500 with its MLPs started random; 0.98 after 2,500 and 0.87 after 1,500 started as the
-# identity), the emulator ~3,000, and coupling a 10x lower learning rate, since at the stages'
-# rate it undid what the emulator had learned (0.75 -> 0.23 before we lowered it).
+# 2,500: docs/gpu_runs.md), the emulator ~3,000, and coupling a 10x lower learning rate, since at
+# the stages' rate it undid what the emulator had learned (0.75 -> 0.23 before we lowered it).
 task = 'mult2x2'
 train_size = 7000
 test_size = 500

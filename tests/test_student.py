@@ -2,8 +2,7 @@ import torch
 
 import data
 from gpt import GPTConfig
-from gpt import mlp
-from student import Student, answer_match_loss, identity_
+from student import Student, answer_match_loss
 from conftest import needs
 
 CFG = GPTConfig(n_layer=3, n_head=2, n_embd=8, block_size=24, vocab_size=9)
@@ -46,17 +45,6 @@ def test_student_generation_matches_recomputation():
     for _ in range(6):
         seq = torch.cat([seq, student(seq, sep1, z)[0][:, -1].argmax(-1, keepdim=True)], 1)
     assert torch.equal(out, seq)
-
-
-def test_identity_mlp_returns_its_input_and_every_unit_learns():
-    torch.manual_seed(0)
-    m = mlp(8, 8)
-    identity_(m)
-    z = torch.randn(64, 8)
-    torch.testing.assert_close(m(z), z)
-    m(z).pow(2).sum().backward()
-    spare = m[2].weight.grad[:, 16:].abs().sum(0)  # (16,) the units that are not the identity's
-    assert spare.gt(0).sum() >= 12                 # their outputs start at 0 but do not stay there
 
 
 def test_answer_tokens_read_the_same_after_sep1_in_nocot_and_after_sep2_in_cot():

@@ -88,15 +88,15 @@ def test_coupling_trains_the_emulator_through_the_student():
     assert emulator.gpt.transformer.wte.weight.grad.abs().sum() > 0
 
 
-def test_a_student_from_the_teacher_starts_with_identity_mlps_unless_told_not_to():
+def test_student_and_emulator_start_as_the_teacher_only_when_init_from_teacher():
     cfg = train.parse_config([SMOKE])
     D = data.Data(cfg, torch.device('cpu'))
     teacher = train.make(cfg, D, 'teacher')
-    z = torch.randn(3, cfg.n_embd)
-    for identity in (True, False):
-        student = train.from_teacher(train.replace(cfg, identity_mlps=identity), D, 'student', teacher, 0)
-        assert torch.equal(student.gpt.transformer.h[0].mlp.c_fc.weight, teacher.transformer.h[0].mlp.c_fc.weight)
-        assert torch.allclose(student.mlps[-1](z), z, atol=1e-6) == identity
+    w = teacher.transformer.h[0].mlp.c_fc.weight
+    for on in (True, False):
+        for kind in ('student', 'emulator'):
+            model = train.from_teacher(train.replace(cfg, init_from_teacher=on), D, kind, teacher, 1)
+            assert torch.equal(model.gpt.transformer.h[0].mlp.c_fc.weight, w) == on
 
 
 @needs('diagonal')
@@ -374,7 +374,7 @@ def test_ablations_share_the_teacher_and_write_one_table(smoke_run, tmp_path):
     variants = ablate.ablations(train.parse_config([SMOKE, '--recall=1']))
     assert [r['variant'] for r in rows] == [a[0] for a in variants]
     # each option not in the paper that the config turns on gets a row with it off
-    assert [a[0] for a in variants[len(ablate.ABLATIONS):]] == ['no_recall', 'no_identity_mlps', 'no_init_from_teacher']
+    assert [a[0] for a in variants[len(ablate.ABLATIONS):]] == ['no_recall', 'no_init_from_teacher']
     own = torch.load(tmp_path / 'no_recall' / 'teacher.pt', weights_only=True)
     assert own['config']['recall'] == 0 and own['done']
     for folder, label, change, shared in variants:

@@ -19,7 +19,7 @@ ABLATIONS = (  # (folder, row of the table, config changes, stages shared with t
 )
 # options not in the paper, each with what turns it off; a change to TEACHER_KEYS needs its own teacher
 EXTENSIONS = dict(recall=dict(recall=0, recall_ahead=False, recall_own=False), answer_match=dict(answer_match=0.0),
-                  identity_mlps=dict(identity_mlps=False), init_from_teacher=dict(init_from_teacher=False))
+                  init_from_teacher=dict(init_from_teacher=False))
 TEACHER_KEYS = ('recall', 'recall_ahead', 'recall_own', 'recall_weight')
 
 
