@@ -2,8 +2,8 @@
 # on 2x2, 8 layers, on a 2-core CPU (50 minutes with the no-CoT baseline on the whole pipeline's
 # compute):
 #   python train.py config/cpu_full.py      (writes out-full/report.md)
-# Without the demo's two options the student needs ~2,500 steps (0.87 after 2,000, 0.96 after
-# 2,500: docs/gpu_runs.md), the emulator ~3,000, and coupling a 10x lower learning rate, since at
+# Without the demo's two options the student needs ~2,500 steps (0.966 after 2,500, 2026-11-26:
+# docs/gpu_runs.md), the emulator ~3,000, and coupling a 10x lower learning rate, since at
 # the stages' rate it undid what the emulator had learned (0.75 -> 0.23 before we lowered it).
 task = 'mult2x2'
 train_size = 7000
