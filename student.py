@@ -8,13 +8,6 @@ import torch.nn.functional as F
 from gpt import GPT, mlp, replace_at
 
 
-@torch.no_grad()
-def start_from_teacher(model, teacher):
-    """A student's or an emulator's GPT as a copy of the teacher (the from-scratch analogue of
-    the paper starting every model from GPT-2); its MLPs keep their random start."""
-    model.gpt.load_state_dict(teacher.state_dict())
-
-
 class Student(nn.Module):
 
     def __init__(self, config):

@@ -20,7 +20,7 @@ import torch
 import data
 from emulator import Emulator, fvu
 from gpt import GPT, GPTConfig, autocast, configure_optimizers
-from student import Student, answer_match_loss, start_from_teacher
+from student import Student, answer_match_loss
 from teacher import (SUBSETS, cached_states, extract_states, recall_heads, recall_loss, removal_smoothing,
                      removed_at, remove_cot, resets_at)
 from tools import ablate, ask, checkpoints, config, flops, gpt2, report, speed
@@ -287,10 +287,10 @@ def stage_teacher(cfg, D):
 
 
 def from_teacher(cfg, D, kind, teacher, seed):
-    """A fresh student or emulator; its GPT starts as a copy of the teacher when asked to."""
+    """A fresh student or emulator; with init_from_teacher its GPT starts as the teacher's, its MLPs random."""
     model = start(cfg, D, kind, seed)
     if cfg.init_from_teacher:
-        start_from_teacher(model, teacher)
+        model.gpt.load_state_dict(teacher.state_dict())
     return model
 
 
