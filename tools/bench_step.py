@@ -3,7 +3,7 @@ emulator, couple) under train.py's --compile choices (off, model, graphs) and ba
 sizes, with MFU, and a profile of the student's step (host time against device time).
 
     python tools/bench_step.py                   # tiny, on the CPU: checks that it runs
-    python tools/bench_step.py --device=cuda     # config/mult4x4.py's shape (12 x 256), about 4 minutes
+    python tools/bench_step.py --device=cuda     # 12 x 256 (the GPU runs' shape) and 12 x 768, about 4 minutes
 
 The losses are the stages' own, on random targets: speed does not depend on what is learned.
 Rows are printed as they are measured, most wanted first, so a run cut short still tells.
@@ -25,7 +25,7 @@ KINDS = ('teacher', 'student', 'emulator', 'couple')
 def setup(device, train_size=20000):
     """(the 4x4 preset's config, its data at train_size problems)."""
     cfg = train.parse_config(['config/mult4x4.py', '--test_file=', f'--train_size={train_size}', '--test_size=100',
-                              f'--device={device}'])
+                              f'--device={device}'] + (['--peak_flops=989e12'] if device == 'cuda' else []))  # H100 bf16
     return cfg, data.Data(cfg, torch.device(device))
 
 
